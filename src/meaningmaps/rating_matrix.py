@@ -1,0 +1,185 @@
+"""Hayes-toolkit rating matrices: load, detect the scales, average, and recover per-patch ratings.
+
+A rating matrix (.mat variable ``rating_matrix``) is an H x W x 2 cell array; each cell holds every
+rating of every patch of that layer's scale covering the pixel. The layer order is not fixed: it is
+detected by matching each layer's list lengths to the coverage counts of the fine and coarse grids.
+
+Recovery: a pixel's list is the multiset union of its covering patches' lists. For every rating
+value v, ``count_v(pixel) = sum over covering patches of count_v(patch)`` is a linear system in the
+per-patch counts; it is solved exactly (integer, then checked against every pixel), so the
+recovered lists rebuild the matrix exactly or an error says why they cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.io
+import scipy.sparse as sp
+
+from .errors import InputError
+from .patch_grid import PatchGrid
+
+
+@dataclass
+class RatingLayer:
+    """One layer flattened: list length per pixel (H x W), and all values concatenated in
+    row-major pixel order."""
+
+    lengths: np.ndarray
+    values: np.ndarray
+
+    @property
+    def shape(self):
+        return self.lengths.shape
+
+    def pixel_index(self) -> np.ndarray:
+        """Flat pixel index of every value in ``values``."""
+        return np.repeat(np.arange(self.lengths.size), self.lengths.ravel())
+
+    def mean_map(self) -> np.ndarray:
+        """Per-pixel mean of the list (NaN where the list is empty)."""
+        sums = np.bincount(self.pixel_index(), weights=self.values, minlength=self.lengths.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / self.lengths.ravel()).reshape(self.lengths.shape)
+
+
+def load_rating_matrix(path) -> list[RatingLayer]:
+    """Read a toolkit .mat file into its layers, checking shape and rating range."""
+    path = Path(path)
+    try:
+        mat = scipy.io.loadmat(path)
+    except Exception as exc:  # scipy raises several types for bad files
+        raise InputError(path, f"cannot be read as a MATLAB .mat file ({exc}).",
+                         "re-export the rating matrix with MATLAB save(..., '-v7').") from exc
+    if "rating_matrix" not in mat:
+        raise InputError(path, f"has no variable 'rating_matrix' (found {sorted(k for k in mat if not k.startswith('__'))}).",
+                         "point dataset.ratings at the Hayes-toolkit rating matrices.")
+    cells = mat["rating_matrix"]
+    if cells.ndim != 3 or cells.shape[2] != 2 or cells.dtype != object:
+        raise InputError(path, f"'rating_matrix' must be an H x W x 2 cell array, got {cells.dtype} {cells.shape}.")
+    layers = []
+    for layer in range(2):
+        flat = cells[:, :, layer].ravel()
+        lengths = np.fromiter((c.size for c in flat), dtype=np.int64, count=flat.size)
+        values = (np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in flat])
+                  if lengths.sum() else np.zeros(0))
+        layers.append(RatingLayer(lengths.reshape(cells.shape[:2]), values))
+    for layer in layers:
+        bad = ~np.isfinite(layer.values) | (layer.values < 1) | (layer.values > 6)
+        if bad.any():
+            raise InputError(path, f"holds {int(bad.sum())} ratings outside 1-6 (e.g. {layer.values[bad][0]!r}).",
+                             "ratings must be on the toolkit's six-point scale 1..6.")
+    return layers
+
+
+def assign_scales(layers: list[RatingLayer], grid: PatchGrid, path=None) -> dict[str, RatingLayer]:
+    """Map scale name -> layer by matching list lengths to ``raters x coverage`` of each grid."""
+    if layers[0].shape != (grid.height, grid.width):
+        raise InputError(path, f"rating matrix is {layers[0].shape[1]}x{layers[0].shape[0]} (WxH) "
+                         f"but the scene is {grid.width}x{grid.height}.",
+                         "use the rating matrix made for this scene image, at the same resolution.")
+    cover = {s: grid.coverage(s) for s in grid.patches}
+    out = {}
+    for layer in layers:
+        matches = [s for s, c in cover.items() if _lengths_match(layer.lengths, c)]
+        if len(matches) != 1:
+            raise InputError(path, f"a layer's rating counts match {matches or 'no'} patch grid(s) "
+                             f"of the configured scales {sorted(cover)}.",
+                             "check patches.<scale>.n and diameter_px against the toolkit settings used to collect the ratings.")
+        if matches[0] in out:
+            raise InputError(path, f"both layers match the {matches[0]} grid.")
+        out[matches[0]] = layer
+    return out
+
+
+def _lengths_match(lengths: np.ndarray, coverage: np.ndarray) -> bool:
+    """True if lists are empty exactly where no patch covers and every other pixel's list length is
+    coverage x r for one common number of ratings per patch r."""
+    if ((lengths == 0) != (coverage == 0)).any():
+        return False
+    covered = coverage > 0
+    ratio = lengths[covered] / coverage[covered]
+    return bool(np.all(ratio == ratio[0])) if ratio.size else False
+
+
+def recover_patch_ratings(layer: RatingLayer, grid: PatchGrid, scale: str, path=None) -> list[np.ndarray]:
+    """Solve for each patch's rating multiset; return one sorted array per patch (k = 1..N).
+
+    Raises InputError if the lists are not exactly the union of per-patch lists.
+    """
+    patches = grid.patches[scale]
+    h, w = grid.height, grid.width
+    rows, cols = [], []
+    for j, p in enumerate(patches):
+        rr, cc = np.nonzero(p.mask)
+        flat = (rr + p.row_min - 1) * w + (cc + p.col_min - 1)
+        rows.append(flat)
+        cols.append(np.full(flat.size, j))
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    a = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(h * w, len(patches)))
+    levels, vidx = np.unique(layer.values, return_inverse=True)
+    counts = np.zeros((h * w, levels.size))
+    np.add.at(counts, (layer.pixel_index(), vidx), 1.0)
+    ata = (a.T @ a).toarray()
+    atb = a.T @ counts
+    try:
+        sol = np.linalg.solve(ata, atb)
+    except np.linalg.LinAlgError as exc:
+        raise InputError(path, f"the {scale} patches' ratings are not identifiable from the matrix "
+                         "(the coverage system is singular).") from exc
+    c = np.rint(sol)
+    if (np.abs(sol - c) > 1e-6).any() or (c < 0).any() or not np.array_equal(a @ c, counts):
+        raise InputError(path, f"the {scale} layer is not the union of per-patch rating lists on the "
+                         "configured grid: per-patch ratings cannot be recovered exactly.",
+                         "check that the matrix was built by the Hayes toolkit with these patch settings.")
+    c = c.astype(np.int64)
+    return [np.repeat(levels, c[j]) for j in range(len(patches))]
+
+
+def ratings_frame(scene: str, recovered: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+    """Long per-patch table: one row per rating (scene, scale, k, rating)."""
+    parts = []
+    for scale, lists in recovered.items():
+        for k, vals in enumerate(lists, start=1):
+            parts.append(pd.DataFrame({"scene": scene, "scale": scale, "k": k, "rating": vals}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def matrix_meaning_map(layers_by_scale: dict[str, RatingLayer]) -> np.ndarray:
+    """The toolkit's unsmoothed map straight from the matrix: mean of each layer, mean of layers."""
+    return np.mean([layer.mean_map() for layer in layers_by_scale.values()], axis=0)
+
+
+def build_rating_matrix(grid: PatchGrid, ratings: dict[str, list[np.ndarray]],
+                        layer_order=("coarse", "fine")) -> np.ndarray:
+    """Build a toolkit-style H x W x 2 cell array from per-patch rating lists.
+
+    ``ratings[scale][k-1]`` is patch k's list. Each pixel's cell lists the ratings of its covering
+    patches in patch order, as a 1 x n row. ``layer_order`` defaults to the order seen in the
+    published files (coarse first).
+    """
+    h, w = grid.height, grid.width
+    cells = np.empty((h, w, 2), dtype=object)
+    for layer, scale in enumerate(layer_order):
+        lists = [[] for _ in range(h * w)]
+        for p, vals in zip(grid.patches[scale], ratings[scale]):
+            rr, cc = np.nonzero(p.mask)
+            vals = list(np.asarray(vals, dtype=np.float64))
+            for flat in ((rr + p.row_min - 1) * w + (cc + p.col_min - 1)):
+                lists[flat].extend(vals)
+        for flat, lst in enumerate(lists):
+            cells[flat // w, flat % w, layer] = np.array(lst, dtype=np.float64).reshape(1, -1)
+    return cells
+
+
+def save_rating_matrix(path, cells: np.ndarray) -> None:
+    """Write ``cells`` as a .mat file with variable ``rating_matrix`` (atomically)."""
+    from .atomic import atomic_path
+
+    with atomic_path(path, suffix=".mat") as tmp:
+        scipy.io.savemat(tmp, {"rating_matrix": cells}, do_compression=True)
