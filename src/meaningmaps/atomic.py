@@ -19,6 +19,7 @@ def atomic_path(path, suffix: str | None = None):
     )
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared with the group
     try:
         yield tmp
         os.replace(tmp, path)
@@ -26,6 +27,12 @@ def atomic_path(path, suffix: str | None = None):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_npy(path, array) -> None:

@@ -1,0 +1,24 @@
+# Attention maps: fixation map smoothed with Torralba's antonioGaussian (MIT saliency benchmark).
+# Module: src/meaningmaps/attention.py (with fixations.py)
+
+
+rule attention:
+    input:
+        fixations=lambda wc: STUDY().fixations,
+    output:
+        npy=f"{R}/attention/{{scene}}.npy",
+        png=f"{R}/attention/{{scene}}.png",
+    params:
+        size=scene_size,
+        fc=config["attention"]["fc"],
+        weight=config["attention"]["weight"],
+        wrap=config["attention"]["wrap"],
+        outside=config["dataset"]["fixations_outside"],
+    log:
+        f"{R}/logs/attention/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/attention/{{scene}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/attention.py"

@@ -1,0 +1,19 @@
+# Data in: fetch the OSF project (OSF API v2), verify every file's hash, resume, write a manifest.
+# Module: src/meaningmaps/osf.py
+
+
+checkpoint download:
+    output:
+        manifest=f"{DOWNLOAD_DIR}/manifest.json",
+    params:
+        node=config["download"]["node"],
+        api_base=config["download"]["api_base"],
+    log:
+        f"{R}/logs/download.log",
+    benchmark:
+        f"{R}/benchmarks/download.tsv"
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/download.py"

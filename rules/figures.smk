@@ -1,0 +1,26 @@
+# The comparison figure (final target) and a gallery of scenes, hooked into `snakemake --report`.
+# Module: src/meaningmaps/figures.py
+
+
+rule figures:
+    input:
+        scores=f"{R}/evaluation/scores.csv",
+        attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=STUDY().scenes),
+        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=STUDY().scenes),
+    output:
+        png=report(f"{R}/figures/comparison.png", category="Figures", caption="../report/comparison.rst"),
+        pdf=f"{R}/figures/comparison.pdf",
+        gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
+    params:
+        sources=MAP_SOURCES,
+        images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
+        reference=config["figures"]["reference_source"],
+        n_gallery=config["figures"]["gallery_scenes"],
+        results=R,
+    log:
+        f"{R}/logs/figures.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/figures.py"

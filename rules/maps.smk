@@ -1,0 +1,60 @@
+# Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
+# Module: src/meaningmaps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py)
+
+
+rule map_from_ratings:
+    """The toolkit's map builder on per-patch ratings (any rating source)."""
+    input:
+        ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
+    output:
+        npy=f"{R}/maps/{{source}}/{{scene}}.npy",
+        png=f"{R}/maps/{{source}}/{{scene}}.png",
+    wildcard_constraints:
+        source=one_of(RATING_SOURCES),
+    params:
+        specs=SPECS,
+        size=scene_size,
+        sigma=config["meaning_map"]["sigma"],
+    log:
+        f"{R}/logs/maps/{{source}}/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/maps/{{source}}/{{scene}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/map_from_ratings.py"
+
+
+rule import_map:
+    """A map made elsewhere (dataset.maps), checked for size, NaN and constancy."""
+    input:
+        map=lambda wc: STUDY().maps[wc.source][wc.scene],
+    output:
+        npy=f"{R}/maps/{{source}}/{{scene}}.npy",
+        png=f"{R}/maps/{{source}}/{{scene}}.png",
+    wildcard_constraints:
+        source=one_of(EXTERNAL_SOURCES),
+    params:
+        size=scene_size,
+    log:
+        f"{R}/logs/maps/{{source}}/{{scene}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/import_map.py"
+
+
+rule center_map:
+    """The centre-bias baseline: an isotropic Gaussian at the image centre."""
+    output:
+        npy=f"{R}/maps/center/{{scene}}.npy",
+        png=f"{R}/maps/center/{{scene}}.png",
+    params:
+        size=scene_size,
+        sigma_fraction=config["evaluation"]["center_sigma_fraction"],
+    log:
+        f"{R}/logs/maps/center/{{scene}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/center_map.py"

@@ -1,0 +1,20 @@
+# Patch grid: the Hayes toolkit's fine and coarse circular patches of one scene, as RGBA PNGs.
+# Module: src/meaningmaps/patch_grid.py (grid, masks) and patch_files.py (writing).
+
+
+rule patches:
+    input:
+        image=lambda wc: STUDY().images[wc.scene],
+    output:
+        directory(f"{R}/patches/{{scene}}"),
+    params:
+        specs=SPECS,
+        compress_level=config["patches"]["png_compress_level"],
+    log:
+        f"{R}/logs/patches/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/patches/{{scene}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/patches.py"

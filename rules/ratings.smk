@@ -1,0 +1,20 @@
+# Human per-patch ratings: recovered exactly from a toolkit rating matrix, or checked from a CSV.
+# Module: src/meaningmaps/human_ratings.py (with rating_matrix.py)
+
+
+rule human_ratings:
+    input:
+        ratings=lambda wc: STUDY().ratings[wc.scene],
+    output:
+        f"{R}/ratings/human/{{scene}}.csv",
+    params:
+        specs=SPECS,
+        size=scene_size,
+    log:
+        f"{R}/logs/human_ratings/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/human_ratings/{{scene}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/human_ratings.py"

@@ -1,0 +1,25 @@
+"""Rule figures: the comparison figure (per-scene r of each source) and the scene gallery."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from meaningmaps.figures import comparison_figure, gallery_figure, pick_gallery_scenes  # noqa: E402
+from meaningmaps.rule_support import logged  # noqa: E402
+
+with logged(snakemake):  # noqa: F821
+    sm = snakemake  # noqa: F821
+    scores = pd.read_csv(sm.input.scores)
+    ref = sm.params.reference
+    comparison_figure(scores, sm.output.png, sm.output.pdf, reference_source=ref)
+    R = sm.params.results
+    rows = [
+        dict(scene=scene, image=sm.params.images.get(scene),
+             attention=np.load(f"{R}/attention/{scene}.npy"),
+             maps={s: np.load(f"{R}/maps/{s}/{scene}.npy") for s in sm.params.sources})
+        for scene in pick_gallery_scenes(scores, sm.params.n_gallery, reference_source=ref)
+    ]
+    gallery_figure(rows, sm.output.gallery, max_rows=sm.params.n_gallery)

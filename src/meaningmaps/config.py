@@ -1,0 +1,83 @@
+"""Workflow configuration: the schema (``config.schema.yaml``), defaults, and derived settings.
+
+The Snakefile validates with ``snakemake.utils.validate`` against the same schema file; this module
+does the same for code and tests that run outside Snakemake.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import InputError
+from .matlab import matlab_round
+from .patch_grid import SCALES, ScaleSpec
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _fill_defaults(instance: dict, schema: dict, root: dict) -> None:
+    """Fill ``default`` values of object properties, recursively (resolving local $ref)."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(key), dict):
+            _fill_defaults(instance[key], sub, root)
+
+
+def validate_config(config: dict, source=None) -> dict:
+    """Validate ``config`` against the schema, fill defaults, and check cross-key rules."""
+    schema = load_schema()
+    config = copy.deepcopy(config or {})
+    _fill_defaults(config, schema, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise InputError(source, f"config key {where}: {e.message}",
+                         "see the config keys in README.md (unknown keys are not allowed).")
+    check_cross_keys(config, source)
+    return config
+
+
+def check_cross_keys(config: dict, source=None) -> None:
+    """Rules a JSON schema cannot say well."""
+    ppd = config["patches"].get("pixels_per_degree")
+    for scale in SCALES:
+        spec = config["patches"][scale]
+        if "diameter_deg" in spec and not ppd:
+            raise InputError(source, f"patches.{scale}.diameter_deg needs patches.pixels_per_degree.",
+                             "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
+
+
+def load_config(path) -> dict:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"is not valid YAML ({exc}).") from exc
+    return validate_config(raw, path)
+
+
+def scale_specs(config: dict) -> list[ScaleSpec]:
+    """The two scales with diameters in pixels (from degrees: MATLAB-rounded deg x px/deg)."""
+    out = []
+    ppd = config["patches"].get("pixels_per_degree")
+    for scale in SCALES:
+        spec = config["patches"][scale]
+        if "diameter_px" in spec:
+            d = float(spec["diameter_px"])
+        else:
+            d = float(matlab_round(spec["diameter_deg"] * ppd))
+        out.append(ScaleSpec(scale, int(spec["n"]), d))
+    return out

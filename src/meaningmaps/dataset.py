@@ -1,0 +1,145 @@
+"""Which scenes a study has, where each source's file for a scene is, and each scene's size.
+
+Run at workflow start-up (cheap: file names and image headers only), so a scene that is in one
+source and not in another fails in the first second, naming both.
+
+The scene list is ``dataset.scenes`` when given; else the scene images; else the rating files;
+else the scenes that have fixations and a map in every map source; else the fixation scenes.
+Every other source present must then have exactly these scenes (unless ``dataset.scenes`` picks a
+subset, when extra scenes elsewhere are ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .external_maps import MAP_SUFFIXES, map_size
+from .images import IMAGE_SUFFIXES, image_size
+
+SCENE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
+RATING_SUFFIXES = (".mat", ".csv")
+
+
+@dataclass
+class Study:
+    scenes: list[str]
+    images: dict[str, Path] = field(default_factory=dict)
+    ratings: dict[str, Path] = field(default_factory=dict)
+    maps: dict[str, dict[str, Path]] = field(default_factory=dict)
+    fixations: Path | None = None
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def rating_sources(self) -> list[str]:
+        """Sources whose maps are built from per-patch ratings by the toolkit's builder."""
+        return ["human"] if self.ratings else []
+
+
+def scan_folder(folder, suffixes, what: str) -> dict[str, Path]:
+    """Scene stem -> file for every file with one of ``suffixes`` (case-insensitive)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, f"{what} folder does not exist.",
+                         f"create it or fix the dataset key for {what} in the config.")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in suffixes:
+            continue
+        stem = path.stem
+        if not re.fullmatch(SCENE_PATTERN, stem):
+            raise InputError(path, f"scene name {stem!r} has characters outside {SCENE_PATTERN}.",
+                             "rename the file (letters, digits, '_', '-', '.', '+').")
+        if stem in found:
+            raise InputError(path, f"scene {stem!r} has two {what} files ({found[stem].name}, {path.name}).",
+                             "keep one file per scene.")
+        found[stem] = path
+    if not found:
+        raise InputError(folder, f"holds no {what} files ({', '.join(suffixes)}).")
+    return found
+
+
+def fixation_scenes(path) -> set[str]:
+    from .fixations import load_fixations
+
+    return set(load_fixations(path)["scene"].astype(str).unique())
+
+
+def discover(config: dict) -> Study:
+    ds = config["dataset"]
+    sources: dict[str, set[str]] = {}
+    images = scan_folder(ds["images"], IMAGE_SUFFIXES, "scene image") if ds.get("images") else {}
+    ratings = scan_folder(ds["ratings"], RATING_SUFFIXES, "rating") if ds.get("ratings") else {}
+    maps = {name: scan_folder(folder, MAP_SUFFIXES, f"map ({name})") for name, folder in (ds.get("maps") or {}).items()}
+    fixations = Path(ds["fixations"]) if ds.get("fixations") else None
+    if fixations is not None and not fixations.is_file():
+        raise InputError(fixations, "fixations file does not exist.", "fix dataset.fixations in the config.")
+    if images:
+        sources["images"] = set(images)
+    if ratings:
+        sources["ratings"] = set(ratings)
+    for name, found in maps.items():
+        sources[f"maps.{name}"] = set(found)
+    if fixations is not None:
+        sources["fixations"] = fixation_scenes(fixations)
+    if not sources:
+        raise InputError(None, "the config names no data: set dataset.images, ratings, fixations or maps.")
+
+    strict = True
+    if ds.get("scenes"):
+        scenes, defining, strict = list(ds["scenes"]), "dataset.scenes", False
+    elif images:
+        scenes, defining = sorted(images), "images"
+    elif ratings:
+        scenes, defining = sorted(ratings), "ratings"
+    elif maps and fixations is not None:
+        common = set.intersection(*(sources[s] for s in sources))
+        scenes, defining, strict = sorted(common), "fixations and maps", False
+    else:
+        scenes, defining = sorted(set.union(*sources.values())), next(iter(sources))
+    if not scenes:
+        raise InputError(None, f"no scene is common to {', '.join(sources)}.")
+    for scene in scenes:
+        if not re.fullmatch(SCENE_PATTERN, scene):
+            raise InputError(None, f"scene name {scene!r} has characters outside {SCENE_PATTERN}.")
+    check_same_scenes(scenes, defining, sources, strict, ds)
+
+    study = Study(scenes, images, ratings, maps, fixations)
+    study.sizes = {s: scene_size(s, study, ds.get("size")) for s in scenes}
+    return study
+
+
+def check_same_scenes(scenes, defining, sources, strict, ds) -> None:
+    want = set(scenes)
+    for name, have in sources.items():
+        missing = sorted(want - have)
+        if missing:
+            raise InputError(_source_path(name, ds),
+                             f"lacks {len(missing)} scene(s) that {defining} has: {', '.join(missing[:10])}.",
+                             "add them, or list the scenes to use under dataset.scenes.")
+        extra = sorted(have - want)
+        if strict and extra:
+            raise InputError(_source_path(name, ds),
+                             f"has {len(extra)} scene(s) that {defining} lacks: {', '.join(extra[:10])}.",
+                             "add them there too, or list the scenes to use under dataset.scenes.")
+
+
+def _source_path(name: str, ds: dict):
+    if name.startswith("maps."):
+        return ds["maps"][name[5:]]
+    return ds[name]
+
+
+def scene_size(scene: str, study: Study, fallback) -> tuple[int, int]:
+    """(height, width): from the image, else a map, else ``dataset.size`` ([width, height])."""
+    if scene in study.images:
+        return image_size(study.images[scene])
+    for found in study.maps.values():
+        if scene in found:
+            return tuple(int(v) for v in map_size(found[scene]))
+    if fallback:
+        return int(fallback[1]), int(fallback[0])
+    raise InputError(None, f"scene {scene!r} has no image or map to take its size from.",
+                     "set dataset.images, or dataset.size: [width, height].")

@@ -1,0 +1,35 @@
+"""What every rule script shares: the import path, the log file, and errors the user can read."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+import traceback
+
+
+@contextlib.contextmanager
+def logged(snakemake):
+    """Send the job's output to its ``log:`` file; on failure write the traceback there too and
+    re-raise with the original streams restored, so Snakemake prints the readable message."""
+    log_path = snakemake.log[0] if snakemake.log else None
+    if log_path is None:
+        yield
+        return
+    old_out, old_err = sys.stdout, sys.stderr
+    with open(log_path, "w") as fh:
+        sys.stdout = sys.stderr = fh
+        handler = logging.StreamHandler(fh)
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+        start = time.time()
+        try:
+            yield
+            print(f"done in {time.time() - start:.2f} s", flush=True)
+        except BaseException:
+            traceback.print_exc(file=fh)
+            raise
+        finally:
+            logging.getLogger().removeHandler(handler)
+            sys.stdout, sys.stderr = old_out, old_err
