@@ -12,7 +12,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from meaningmaps.config import SCHEMA_PATH, check_cross_keys, scale_specs  # noqa: E402
+from meaningmaps.config import SCHEMA_PATH, scale_specs, validate_config  # noqa: E402
 from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
 
 
@@ -23,8 +23,10 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
+# Fail in the first second on a typo, naming the key (ours: one line), then let Snakemake's own
+# validation fill the schema's defaults into the config.
+validate_config(config, "config")
 validate(config, schema=str(SCHEMA_PATH))
-check_cross_keys(config, "config")
 
 R = config["results"].rstrip("/")
 DS = config["dataset"]
@@ -32,36 +34,7 @@ SPECS = [dict(name=s.name, n=s.n, diameter=s.diameter) for s in scale_specs(conf
 DOWNLOAD = config["download"]["enabled"]
 DOWNLOAD_DIR = f"{config['download']['dest']}/{config['download']['node']}"
 
-# Map sources: rating sources go through the toolkit's map builder; external ones are imported.
-RATING_SOURCES = ["human"] if DS.get("ratings") else []
-EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
-CENTER_SOURCES = ["center"] if config["evaluation"]["center_bias"] else []
-MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
-
-
-def one_of(names):
-    """A wildcard regex matching exactly these names (or nothing)."""
-    return "|".join(names) if names else "(?!x)x"
-
-
-wildcard_constraints:
-    scene=SCENE_PATTERN,
-
-
-_study = []
-
-
-def STUDY():
-    """The study's scenes and files, discovered once (after the download, when there is one)."""
-    if DOWNLOAD:
-        checkpoints.download.get()
-    if not _study:
-        _study.append(discover(config))
-    return _study[0]
-
-
-def scene_size(wildcards):
-    return list(STUDY().sizes[wildcards.scene])
+include: "rules/common.smk"
 
 
 report: "report/workflow.rst"
@@ -74,22 +47,6 @@ include: "rules/maps.smk"
 include: "rules/attention.smk"
 include: "rules/evaluation.smk"
 include: "rules/figures.smk"
-
-
-def all_targets(wildcards):
-    study = STUDY()
-    targets = []
-    if study.images:
-        targets += expand(f"{R}/patches/{{scene}}", scene=study.scenes)
-    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=study.scenes)
-    targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=study.scenes)
-    if study.fixations is not None:
-        targets += expand(f"{R}/attention/{{scene}}.npy", scene=study.scenes)
-        if MAP_SOURCES:
-            targets += [f"{R}/evaluation/scores.csv", f"{R}/evaluation/summary.csv",
-                        f"{R}/figures/comparison.png", f"{R}/figures/comparison.pdf",
-                        f"{R}/figures/gallery.png"]
-    return targets
 
 
 rule all:

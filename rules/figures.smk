@@ -16,7 +16,7 @@ rule figures:
         images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
         reference=config["figures"]["reference_source"],
         n_gallery=config["figures"]["gallery_scenes"],
-        results=R,
+        scenes=lambda wc: STUDY().scenes,
     log:
         f"{R}/logs/figures.log",
     localrule: True

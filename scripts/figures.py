@@ -15,11 +15,13 @@ with logged(snakemake):  # noqa: F821
     scores = pd.read_csv(sm.input.scores)
     ref = sm.params.reference
     comparison_figure(scores, sm.output.png, sm.output.pdf, reference_source=ref)
-    R = sm.params.results
+    scenes, sources = list(sm.params.scenes), list(sm.params.sources)
+    attention = dict(zip(scenes, sm.input.attention))
+    maps = {(src, sc): sm.input.maps[j * len(scenes) + i]  # expand(): sources outer, scenes inner
+            for j, src in enumerate(sources) for i, sc in enumerate(scenes)}
     rows = [
-        dict(scene=scene, image=sm.params.images.get(scene),
-             attention=np.load(f"{R}/attention/{scene}.npy"),
-             maps={s: np.load(f"{R}/maps/{s}/{scene}.npy") for s in sm.params.sources})
+        dict(scene=scene, image=sm.params.images.get(scene), attention=np.load(attention[scene]),
+             maps={src: np.load(maps[src, scene]) for src in sources})
         for scene in pick_gallery_scenes(scores, sm.params.n_gallery, reference_source=ref)
     ]
     gallery_figure(rows, sm.output.gallery, max_rows=sm.params.n_gallery)

@@ -10,11 +10,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-try:
-    import meaningmaps  # noqa: F401
-except ImportError:  # src layout, package not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from meaningmaps import evaluation, metrics
 from meaningmaps.errors import InputError
 

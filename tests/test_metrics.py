@@ -9,11 +9,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-try:
-    import meaningmaps  # noqa: F401
-except ImportError:  # src layout, package not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from meaningmaps import metrics
 
 

@@ -23,8 +23,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from meaningmaps.osf import DownloadError, download_project  # noqa: E402
 
 NODE = "abc12"

@@ -45,10 +45,11 @@ def test_recovery_is_exact_and_rebuilds(small):
         for k, vals in enumerate(truth[s], start=1):
             got = frame[(frame.scale == s) & (frame.k == k)]["rating"].to_numpy()
             assert np.array_equal(np.sort(got), np.sort(vals))
-    assert rebuilds_exactly(frame, path, grid)
+    layers = assign_scales(load_rating_matrix(path), grid, path)
+    assert rebuilds_exactly(frame, layers, grid)
     broken = frame.copy()
     broken.loc[0, "rating"] = 7 - broken.loc[0, "rating"] if broken.loc[0, "rating"] != 3.5 else 1
-    assert not rebuilds_exactly(broken, path, grid)
+    assert not rebuilds_exactly(broken, layers, grid)
 
 
 def test_map_from_patches_equals_map_from_matrix(small):

@@ -68,17 +68,15 @@ gives byte-identical files (the .mat header carries no timestamp), and a study w
 a prefix of a larger one.
 
 Speed: ``scipy.io.savemat`` spends ~10 s per scene walking the 393,216 cells in Python.
-:func:`save_cell_matrix` writes the same bytes (checked against savemat in the tests: identical
-after the 128-byte text header, compressed or not) with numpy in well under a second.
+:func:`meaningmaps.mat_writer.save_cell_matrix` (used by ``save_rating_matrix``) writes the same
+bytes with numpy in well under a second.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +87,7 @@ from scipy import ndimage
 from .atomic import atomic_path, save_csv, save_npy
 from .matlab import matlab_round
 from .patch_grid import PatchGrid, ScaleSpec, grid_centres
-from .rating_matrix import build_rating_matrix
+from .rating_matrix import build_rating_matrix, save_rating_matrix
 from .smoothing import imgaussfilt
 
 #: Pixels per degree of the 512-px-wide demo scenes (the real 1024-px scenes have 29).
@@ -134,70 +132,6 @@ def demo_scale_specs(height: int = 384, width: int = 512) -> list[ScaleSpec]:
         d = float(matlab_round(PATCH_DEGREES[name] * ppd))
         specs.append(ScaleSpec(name, covering_n(height, width, TOOLKIT_N[name], d), d))
     return specs
-
-
-# ----------------------------------------------------------------------------- fast .mat writer
-
-def _mat_file_header() -> bytes:
-    text = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: meaningmaps.demo"
-    return text.ljust(116, b" ") + b"\x00" * 8 + struct.pack("<H", 0x0100) + b"IM"
-
-
-def _named_element(mdtype: int, payload: bytes) -> bytes:
-    """A MAT v5 data element as scipy writes it (small-element form for <= 4 bytes)."""
-    if len(payload) <= 4:
-        return struct.pack("<I", (len(payload) << 16) + mdtype) + payload.ljust(4, b"\x00")
-    return struct.pack("<II", mdtype, len(payload)) + payload + b"\x00" * (-len(payload) % 8)
-
-
-def cell_matrix_bytes(cells: np.ndarray, name: str = "rating_matrix", compress: bool = True) -> bytes | None:
-    """The MAT v5 bytes ``scipy.io.savemat({name: cells})`` writes for a cell array whose every
-    element is a 1 x n float64 row (n >= 0), built with numpy instead of a Python loop per cell.
-    Returns None when the cells do not have that form (the caller then uses savemat)."""
-    flat = cells.ravel(order="F")
-    if cells.dtype != object or cells.ndim < 2 or flat.size == 0:
-        return None
-    if not all(type(c) is np.ndarray and c.dtype == np.float64 and c.ndim == 2 and c.shape[0] == 1
-               for c in flat):
-        return None
-    n = np.fromiter((c.shape[1] for c in flat), dtype=np.int64, count=flat.size)
-    values = np.concatenate(list(flat), axis=1).ravel()
-    # One element per cell: miMATRIX tag, array flags (double), dims (1, n), empty name, miDOUBLE
-    # (8n bytes; for n = 0 scipy's small-element form is the same 8 bytes, [9, 0]).
-    words = 14 + 2 * n                      # uint32 words per element: 56 header bytes + 8n
-    starts = np.zeros(n.size, dtype=np.int64)
-    np.cumsum(words[:-1], out=starts[1:])
-    buf = np.zeros(int(words.sum()), dtype="<u4")
-    head = np.empty((n.size, 14), dtype=np.int64)
-    head[:] = [14, 48, 6, 8, 6, 0, 5, 8, 1, 0, 1, 0, 9, 0]
-    head[:, 1] += 8 * n
-    head[:, 9] = n
-    head[:, 13] = 8 * n
-    buf[starts[:, None] + np.arange(14)] = head
-    first = np.zeros(n.size, dtype=np.int64)
-    np.cumsum(n[:-1], out=first[1:])
-    pos = np.repeat(starts // 2 + 7 - first, n) + np.arange(values.size)
-    buf.view("<f8")[pos] = values
-    body = buf.tobytes()
-    top = (struct.pack("<IIII", 6, 8, 1, 0)                       # flags: mxCELL_CLASS
-           + _named_element(5, np.asarray(cells.shape, dtype="<i4").tobytes())
-           + _named_element(1, name.encode("latin1")))
-    var = struct.pack("<II", 14, len(top) + len(body)) + top + body
-    if compress:
-        packed = zlib.compress(var)
-        var = struct.pack("<II", 15, len(packed)) + packed
-    return _mat_file_header() + var
-
-
-def save_cell_matrix(path, cells: np.ndarray, name: str = "rating_matrix", compress: bool = True) -> None:
-    """Write ``cells`` as a .mat file (atomically): same content as ``save_rating_matrix``, fast."""
-    data = cell_matrix_bytes(cells, name, compress)
-    with atomic_path(path, suffix=".mat") as tmp:
-        if data is None:
-            import scipy.io
-            scipy.io.savemat(tmp, {name: cells}, do_compression=compress)
-        else:
-            Path(tmp).write_bytes(data)
 
 
 # ----------------------------------------------------------------------------- scene rendering
@@ -447,7 +381,7 @@ def make_demo_study(out_dir, n_scenes: int = 8, width: int = 512, height: int = 
             path = out / "images" / f"{scene}.jpg"
             _save_image(path, Image.fromarray(rgb, "RGB"), "JPEG", quality=92)
         ratings = patch_ratings(rng, meaning, grid, raters)
-        save_cell_matrix(out / "ratings" / f"{scene}.mat", build_rating_matrix(grid, ratings))
+        save_rating_matrix(out / "ratings" / f"{scene}.mat", build_rating_matrix(grid, ratings))
         fixations.append(draw_fixations(rng, scene, meaning, ppd, n_subjects, fixations_per_subject))
         sal = salience_map(path, ppd)
         _save_image(out / "maps" / "salience" / f"{scene}.png", Image.fromarray(sal, "L"), "PNG")

@@ -15,17 +15,16 @@ import pandas as pd
 from .errors import InputError
 from .meaning_map import check_ratings_frame
 from .patch_grid import PatchGrid
-from .rating_matrix import assign_scales, load_rating_matrix, ratings_frame, recover_patch_ratings
+from .rating_matrix import (RatingLayer, assign_scales, load_rating_matrix, ratings_frame,
+                            recover_patch_ratings)
 
 
 def human_ratings(path, scene: str, grid: PatchGrid) -> pd.DataFrame:
     """Long table scene, scale, k, rating for every individual rating of every patch."""
     path = Path(path)
     if path.suffix.lower() == ".mat":
-        layers = load_rating_matrix(path)
-        by_scale = assign_scales(layers, grid, path)
-        recovered = {s: recover_patch_ratings(by_scale[s], grid, s, path) for s in grid.patches}
-        frame = ratings_frame(scene, recovered)
+        by_scale = assign_scales(load_rating_matrix(path), grid, path)
+        frame = ratings_from_layers(by_scale, scene, grid, path)
     else:
         try:
             frame = pd.read_csv(path)
@@ -43,15 +42,23 @@ def human_ratings(path, scene: str, grid: PatchGrid) -> pd.DataFrame:
     return frame.sort_values(["scale", "k"], kind="stable").reset_index(drop=True)
 
 
+def ratings_from_layers(by_scale: dict[str, RatingLayer], scene: str, grid: PatchGrid, path=None) -> pd.DataFrame:
+    """Per-patch ratings recovered from a rating matrix's layers (already assigned to scales)."""
+    recovered = {s: recover_patch_ratings(by_scale[s], grid, s, path) for s in grid.patches}
+    return ratings_frame(scene, recovered)
+
+
 def patch_means(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean rating and rating count per patch (what a label per patch is made from)."""
     g = frame.groupby(["scale", "k"])["rating"]
     return pd.DataFrame({"mean_rating": g.mean(), "n_ratings": g.size()}).reset_index()
 
 
-def rebuilds_exactly(frame: pd.DataFrame, matrix_path, grid: PatchGrid) -> bool:
-    """True if the per-patch lists rebuild every pixel's rating multiset in the .mat file."""
-    layers = assign_scales(load_rating_matrix(matrix_path), grid, matrix_path)
+def rebuilds_exactly(frame: pd.DataFrame, layers: dict[str, RatingLayer], grid: PatchGrid) -> bool:
+    """True if the per-patch lists rebuild every pixel's rating multiset of the matrix's layers.
+
+    Independent of the solver: it histograms each patch's list over its mask and compares.
+    """
     h, w = grid.height, grid.width
     for scale, layer in layers.items():
         levels = np.unique(np.concatenate([layer.values, frame["rating"].to_numpy(float)]))

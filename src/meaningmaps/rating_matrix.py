@@ -179,7 +179,6 @@ def build_rating_matrix(grid: PatchGrid, ratings: dict[str, list[np.ndarray]],
 
 def save_rating_matrix(path, cells: np.ndarray) -> None:
     """Write ``cells`` as a .mat file with variable ``rating_matrix`` (atomically)."""
-    from .atomic import atomic_path
+    from .mat_writer import save_cell_matrix
 
-    with atomic_path(path, suffix=".mat") as tmp:
-        scipy.io.savemat(tmp, {"rating_matrix": cells}, do_compression=True)
+    save_cell_matrix(path, cells, "rating_matrix", compress=True)
