@@ -1,0 +1,160 @@
+"""The Snakemake workflow itself: lint, dry runs, the demo end to end, targets, failures."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from meaningmaps.demo import make_demo_study
+
+from .conftest import HH17, REPO
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def snakemake(workdir, configfile, *args, check=True, timeout=900):
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(configfile), "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run, as rule -> count."""
+    counts = {}
+    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    for line in block.splitlines()[3:]:
+        m = re.fullmatch(r"\s*(\w+)\s+(\d+)\s*", line)
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def write_config(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The demo study (3 scenes) through the whole workflow, once for this module."""
+    root = tmp_path_factory.mktemp("demo")
+    make_demo_study(root / "data", n_scenes=3)
+    cfg = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    cfg["results"] = str(root / "results")
+    ds = cfg["dataset"]
+    for key in ("images", "ratings", "fixations"):
+        ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
+    ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
+    configfile = write_config(root / "config.yaml", cfg)
+    proc = snakemake(root, configfile)
+    return root, configfile, proc
+
+
+def test_lint_is_clean(tmp_path):
+    proc = snakemake(REPO, REPO / "demo" / "config.yaml", "--lint", check=False)
+    assert proc.returncode == 0
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_real_study_config_plans_the_download_first(tmp_path):
+    proc = snakemake(tmp_path, REPO / "config.yaml", "-n")
+    counts = job_counts(proc.stdout)
+    assert counts.get("download") == 1, proc.stdout[-2000:]
+    assert "checkpoint" in proc.stdout
+
+
+def test_demo_end_to_end(demo_run):
+    root, _, _ = demo_run
+    res = root / "results"
+    for name in ("comparison.png", "comparison.pdf", "gallery.png"):
+        assert (res / "figures" / name).stat().st_size > 1000
+    scores = pd.read_csv(res / "evaluation" / "scores.csv")
+    assert set(scores.source) == {"human", "salience", "center"} and scores.scene.nunique() == 3
+    assert {"pearson_r", "r2", "sr2_over_center", "sr2_over_salience"} <= set(scores.columns)
+    summary = pd.read_csv(res / "evaluation" / "summary.csv").set_index("source")
+    # the demo's attention follows hidden meaning: human ratings must beat low-level salience
+    assert summary.loc["human", "mean_r"] > summary.loc["salience", "mean_r"] + 0.1
+    m = np.load(res / "maps" / "human" / "scene_01.npy")
+    assert m.dtype == np.float32 and m.shape == (384, 512) and 1 <= m.min() < m.max() <= 6
+    index = pd.read_csv(res / "patches" / "scene_02" / "index.csv")
+    assert index.groupby("scale").size().to_dict() == {"coarse": 108, "fine": 336}
+    assert len(list((res / "patches" / "scene_02").glob("*.png"))) == 444
+    ratings = pd.read_csv(res / "ratings" / "human" / "scene_03.csv")
+    assert ratings.groupby(["scale", "k"]).size().eq(3).all()
+    for rule in ("patches", "human_ratings", "attention"):
+        assert len(list((res / "logs" / rule).glob("*.log"))) == 3
+
+
+def test_rerun_has_nothing_to_do(demo_run):
+    root, configfile, _ = demo_run
+    proc = snakemake(root, configfile, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_one_scene_map_as_target(demo_run, tmp_path):
+    root, configfile, _ = demo_run
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["results"] = str(tmp_path / "fresh")
+    fresh = write_config(tmp_path / "config.yaml", cfg)
+    target = f"{tmp_path}/fresh/maps/human/scene_02.npy"
+    proc = snakemake(root, fresh, "-n", target)
+    assert job_counts(proc.stdout) == {"human_ratings": 1, "map_from_ratings": 1, "total": 2}
+
+
+def test_config_typo_fails_in_the_first_seconds(tmp_path):
+    configfile = write_config(tmp_path / "bad.yaml", {"results": str(tmp_path), "datset": {}})
+    start = time.time()
+    proc = snakemake(tmp_path, configfile, "-n", check=False)
+    assert proc.returncode != 0
+    assert "'datset' was unexpected" in proc.stdout + proc.stderr
+    assert time.time() - start < 30
+
+
+def test_failing_rule_leaves_no_output(demo_run, tmp_path):
+    root, configfile, _ = demo_run
+    images = tmp_path / "images"
+    shutil.copytree(root / "data" / "images", images)
+    data = (images / "scene_01.jpg").read_bytes()
+    (images / "scene_01.jpg").write_bytes(data[: len(data) // 3])  # truncated JPEG
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["results"] = str(tmp_path / "res")
+    cfg["dataset"]["images"] = str(images)
+    bad = write_config(tmp_path / "config.yaml", cfg)
+    proc = snakemake(tmp_path, bad, f"{tmp_path}/res/patches/scene_01", check=False)
+    assert proc.returncode != 0
+    assert "scene_01.jpg: cannot be decoded" in proc.stdout + proc.stderr
+    assert not (tmp_path / "res" / "patches" / "scene_01").exists()
+    assert not list((tmp_path / "res" / "patches").glob("scene_01*"))
+
+
+def test_scene_missing_from_ratings_is_named(demo_run, tmp_path):
+    root, configfile, _ = demo_run
+    ratings = tmp_path / "ratings"
+    shutil.copytree(root / "data" / "ratings", ratings)
+    (ratings / "scene_02.mat").unlink()
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["dataset"]["ratings"] = str(ratings)
+    bad = write_config(tmp_path / "config.yaml", cfg)
+    proc = snakemake(tmp_path, bad, "-n", check=False)
+    assert proc.returncode != 0
+    assert "lacks 1 scene(s) that images has: scene_02" in proc.stdout + proc.stderr
+
+
+@pytest.mark.realdata
+def test_hh17_fixations_alone_plan_40_attention_maps(tmp_path, hh17_file):
+    cfg = {"results": str(tmp_path / "res"),
+           "dataset": {"fixations": str(HH17), "size": [1024, 768]}}
+    proc = snakemake(tmp_path, write_config(tmp_path / "config.yaml", cfg), "-n")
+    assert job_counts(proc.stdout)["attention"] == 40
