@@ -158,3 +158,44 @@ def test_hh17_fixations_alone_plan_40_attention_maps(tmp_path, hh17_file):
            "dataset": {"fixations": str(HH17), "size": [1024, 768]}}
     proc = snakemake(tmp_path, write_config(tmp_path / "config.yaml", cfg), "-n")
     assert job_counts(proc.stdout)["attention"] == 40
+
+
+def test_maps_and_fixations_only_with_download(demo_run, tmp_path):
+    """No images, no ratings: the scenes are those with fixations and a map, their files come
+    through the download checkpoint (a local fake OSF), and the figure is still made."""
+    from .osf_fake import serve_tree
+
+    root, _, _ = demo_run
+    project = tmp_path / "project"
+    shutil.copytree(root / "data" / "maps", project / "maps")
+    shutil.copy(root / "data" / "fixations.csv", project / "fixations.csv")
+    server, api_base = serve_tree(project, "fake1")
+    try:
+        dl = tmp_path / "dl"
+        cfg = {"results": str(tmp_path / "res"),
+               "download": {"enabled": True, "node": "fake1", "api_base": api_base, "dest": str(dl)},
+               "dataset": {"fixations": str(dl / "fake1" / "fixations.csv"),
+                           "maps": {"salience": str(dl / "fake1" / "maps" / "salience")}},
+               "evaluation": {"semipartial": [["salience", "center"]], "bootstrap": 200},
+               "figures": {"reference_source": "salience", "gallery_scenes": 2}}
+        proc = snakemake(tmp_path, write_config(tmp_path / "config.yaml", cfg))
+    finally:
+        server.shutdown()
+    manifest = yaml.safe_load((dl / "fake1" / "manifest.json").read_text())
+    assert len(manifest["files"]) == 4  # fixations.csv + 3 salience maps
+    scores = pd.read_csv(tmp_path / "res" / "evaluation" / "scores.csv")
+    assert set(scores.source) == {"salience", "center"} and scores.scene.nunique() == 3
+    assert (tmp_path / "res" / "figures" / "gallery.png").is_file()
+    assert not (tmp_path / "res" / "patches").exists()
+    assert "download" in proc.stdout + proc.stderr
+
+
+def test_report_includes_the_figures(demo_run):
+    root, configfile, _ = demo_run
+    report = root / "report.zip"
+    snakemake(root, configfile, "--report", str(report))
+    import zipfile
+
+    names = zipfile.ZipFile(report).namelist()
+    assert any(n.endswith("comparison.png") for n in names)
+    assert any(n.endswith("gallery.png") for n in names)
