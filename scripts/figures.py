@@ -16,7 +16,7 @@ with logged(snakemake):  # noqa: F821
     ref = sm.params.reference
     comparison_figure(scores, sm.output.png, sm.output.pdf, reference_source=ref)
     scenes, sources = list(sm.params.scenes), list(sm.params.sources)
-    attention = dict(zip(scenes, sm.input.attention))
+    attention = dict(zip(scenes, sm.input.attention, strict=True))
     maps = {(src, sc): sm.input.maps[j * len(scenes) + i]  # expand(): sources outer, scenes inner
             for j, src in enumerate(sources) for i, sc in enumerate(scenes)}
     rows = [

@@ -185,7 +185,7 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
             raise InputError(path, f"D({i + 1}) (subject {subject}) has {len(images)} image, {len(locs)} loc "
                              f"and {len(dur_cells)} dur cells; they must correspond one to one.",
                              f"expected {LAYOUTS}.")
-        for j, (image, loc, dur) in enumerate(zip(images, locs, dur_cells)):
+        for j, (image, loc, dur) in enumerate(zip(images, locs, dur_cells, strict=True)):
             def where(field, i=i, j=j, subject=subject):
                 return f"D({i + 1}).{field}{{{j + 1}}} (subject {subject})"
 

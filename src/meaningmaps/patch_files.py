@@ -36,7 +36,7 @@ def write_scene_patches(image_path, out_dir, specs: list[ScaleSpec], compress_le
             Image.fromarray(cut_patch(image, p), mode="RGBA").save(
                 tmp / f"{scale}_{p.k}.png", compress_level=compress_level)
     index = pd.DataFrame(grid.index_rows())
-    index.insert(2, "file", [f"{s}_{k}.png" for s, k in zip(index["scale"], index["k"])])
+    index.insert(2, "file", [f"{s}_{k}.png" for s, k in zip(index["scale"], index["k"], strict=True)])
     index.to_csv(tmp / "index.csv", index=False)
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)

@@ -167,7 +167,7 @@ def build_rating_matrix(grid: PatchGrid, ratings: dict[str, list[np.ndarray]],
     cells = np.empty((h, w, 2), dtype=object)
     for layer, scale in enumerate(layer_order):
         lists = [[] for _ in range(h * w)]
-        for p, vals in zip(grid.patches[scale], ratings[scale]):
+        for p, vals in zip(grid.patches[scale], ratings[scale], strict=True):
             rr, cc = np.nonzero(p.mask)
             vals = list(np.asarray(vals, dtype=np.float64))
             for flat in ((rr + p.row_min - 1) * w + (cc + p.col_min - 1)):
