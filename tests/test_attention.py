@@ -122,6 +122,23 @@ def test_antonio_gaussian_nowrap_equals_explicit_padded_convolution():
     np.testing.assert_allclose(antonio_gaussian_nowrap(img, fc), expected, rtol=0, atol=1e-10)
 
 
+def test_nowrap_equals_the_2n_padding_with_doubled_width():
+    """The padded variant seen in circulation (image at offset (n, n) of a 2n x 2n zero array,
+    s = 2 fc / sqrt(ln 2), crop the image region) gives the same map: placement on the torus does
+    not matter, only the padding and the kernel width do."""
+    rng = np.random.default_rng(5)
+    img = rng.random((24, 40))
+    n = 64
+    pad = np.zeros((2 * n, 2 * n))
+    pad[n:n + 24, n:n + 40] = img
+    f = np.arange(2 * n) - n
+    fx, fy = np.meshgrid(f, f)
+    s = 2 * 6.0 / np.sqrt(np.log(2))
+    gf = np.fft.fftshift(np.exp(-(fx ** 2 + fy ** 2) / s ** 2))
+    ref = np.real(np.fft.ifft2(np.fft.fft2(pad) * gf))[n:n + 24, n:n + 40]
+    assert np.abs(antonio_gaussian_nowrap(img, 6.0) - ref).max() < 1e-12
+
+
 def test_delta_near_corner_wraps_only_in_the_original():
     # 48 x 64 (proportions of 768 x 1024): n = 64, so columns have no padding and rows 16 rows
     img = np.zeros((48, 64))

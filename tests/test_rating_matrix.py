@@ -83,6 +83,10 @@ def test_out_of_range_ratings_fail(tmp_path, small):
     save_rating_matrix(path, build_rating_matrix(grid, bad))
     with pytest.raises(InputError, match=r"bad.mat.*outside 1-6"):
         load_rating_matrix(path)
+    bad["fine"][0][0] = 2.5  # the toolkit's Likert check refuses non-integers too
+    save_rating_matrix(path, build_rating_matrix(grid, bad))
+    with pytest.raises(InputError, match=r"bad.mat.*not whole numbers"):
+        load_rating_matrix(path)
 
 
 def test_size_mismatch_fails(small):

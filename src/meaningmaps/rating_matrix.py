@@ -23,6 +23,8 @@ import scipy.sparse as sp
 from .errors import InputError
 from .patch_grid import PatchGrid
 
+LIKERT = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+
 
 @dataclass
 class RatingLayer:
@@ -69,10 +71,11 @@ def load_rating_matrix(path) -> list[RatingLayer]:
                   if lengths.sum() else np.zeros(0))
         layers.append(RatingLayer(lengths.reshape(cells.shape[:2]), values))
     for layer in layers:
-        bad = ~np.isfinite(layer.values) | (layer.values < 1) | (layer.values > 6)
+        bad = ~np.isin(layer.values, LIKERT)  # the toolkit's build_meaning_map asserts the same
         if bad.any():
-            raise InputError(path, f"holds {int(bad.sum())} ratings outside 1-6 (e.g. {layer.values[bad][0]!r}).",
-                             "ratings must be on the toolkit's six-point scale 1..6.")
+            raise InputError(path, f"holds {int(bad.sum())} ratings outside 1-6 or not whole numbers "
+                             f"(e.g. {layer.values[bad][0]!r}).",
+                             "ratings must be on the toolkit's six-point Likert scale: 1, 2, 3, 4, 5 or 6.")
     return layers
 
 
