@@ -393,3 +393,14 @@ def test_other_4xx_fails_at_once_naming_url(osf, tmp_path):
         download_project("nope1", tmp_path / "osf", tmp_path / "osf" / "manifest.json",
                          api_base=osf.api_base, timeout=5, sleep=rec.sleep, log=rec.log)
     assert rec.sleeps == []
+
+
+def test_stale_part_files_from_a_killed_run_are_removed(osf, tmp_path):
+    dest = tmp_path / "dest"
+    (dest / "stimuli").mkdir(parents=True)
+    stale = dest / "stimuli" / ".scene1.mat.abc123.part"
+    stale.write_bytes(b"half a file")
+    download_project(NODE, dest, tmp_path / "manifest.json", api_base=osf.api_base,
+                     sleep=lambda s: None, log=lambda m: None)
+    assert not stale.exists()
+    assert (dest / "stimuli" / "scene1.mat").read_bytes() == CONTENT["stimuli/scene1.mat"]

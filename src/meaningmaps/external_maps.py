@@ -31,8 +31,8 @@ def map_size(path) -> tuple[int, int]:
         raise InputError(path, f"is not a readable PNG map ({exc}).") from exc
 
 
-def load_map(path) -> np.ndarray:
-    """Read a map as float64 H x W."""
+def load_map(path, shape=None) -> np.ndarray:
+    """Read a map as float64 H x W, checked (and against ``shape`` (H, W) when given)."""
     path = Path(path)
     if path.suffix == ".npy":
         try:
@@ -57,7 +57,7 @@ def load_map(path) -> np.ndarray:
         except (UnidentifiedImageError, OSError) as exc:
             raise InputError(path, f"cannot be decoded as a PNG map ({exc}).") from exc
     arr = np.asarray(arr, dtype=np.float64)
-    check_map(arr, path)
+    check_map(arr, path, shape)
     return arr
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .external_maps import check_map, load_map
+from .external_maps import load_map
 from .meaning_map import check_ratings_frame, meaning_map
 from .patch_grid import PatchGrid, ScaleSpec
 
@@ -30,9 +30,8 @@ def map_from_ratings(ratings_csv, size: tuple[int, int], specs: list[ScaleSpec],
 
 
 def imported_map(path, size: tuple[int, int]) -> np.ndarray:
-    arr = load_map(path)
-    check_map(arr, path, shape=size)
-    return arr
+    """A map made elsewhere, checked: 2-D, the scene's size, finite, not constant."""
+    return load_map(path, shape=size)
 
 
 def center_map(size: tuple[int, int], sigma_fraction: float) -> np.ndarray:

@@ -284,6 +284,10 @@ def download_project(
     dest = Path(dest)
     manifest_path = Path(manifest_path)
     dest.mkdir(parents=True, exist_ok=True)
+    # A killed run can leave temp files behind (never under a final name): clear them.
+    for stale in dest.rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
     # The manifest means "the last run completed": drop a stale one before starting.
     with contextlib.suppress(FileNotFoundError):
         manifest_path.unlink()
