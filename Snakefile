@@ -12,7 +12,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from meaningmaps.config import SCHEMA_PATH, scale_specs, validate_config  # noqa: E402
+from meaningmaps.config import SCHEMA_PATH, check_source_names, scale_specs, validate_config  # noqa: E402
 from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
 
 

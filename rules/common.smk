@@ -5,6 +5,7 @@ RATING_SOURCES = ["human"] if DS.get("ratings") else []
 EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
 CENTER_SOURCES = ["center"] if config["evaluation"]["center_bias"] else []
 MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
+check_source_names(config, MAP_SOURCES)
 
 
 def one_of(names):

@@ -105,3 +105,12 @@ def test_non_image_refused_at_start(tmp_path):
     (tmp_path / "img" / "fake.jpg").write_text("not an image")
     with pytest.raises(InputError, match=r"fake.jpg: is not a readable image"):
         discover(validate_config({"dataset": {"images": str(tmp_path / "img")}}))
+
+
+def test_misspelled_source_in_semipartial_is_named():
+    from meaningmaps.config import check_source_names
+
+    cfg = validate_config({"evaluation": {"semipartial": [["humna", "center"]]}})
+    with pytest.raises(InputError, match=r"unknown map source\(s\) \['humna'\]"):
+        check_source_names(cfg, ["human", "center"])
+    check_source_names(validate_config({}), ["salience", "center"])  # absent human is allowed

@@ -60,6 +60,22 @@ def check_cross_keys(config: dict, source=None) -> None:
                              "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
 
 
+RESERVED_SOURCES = ("human", "center", "base", "finetuned", "probe")
+
+
+def check_source_names(config: dict, map_sources: list[str], source="config") -> None:
+    """A source named in evaluation.semipartial or figures.reference_source must be a source this
+    study has or a reserved one (absent sources just give NaN columns; a typo is an error)."""
+    known = set(map_sources) | set(RESERVED_SOURCES)
+    named = [s for pair in config["evaluation"]["semipartial"] for s in pair]
+    named.append(config["figures"]["reference_source"])
+    unknown = sorted({s for s in named if s not in known})
+    if unknown:
+        raise InputError(source, f"evaluation.semipartial or figures.reference_source name unknown map "
+                         f"source(s) {unknown}; this study's sources are {map_sources}.",
+                         "use one of those names (dataset.maps keys, human, center).")
+
+
 def load_config(path) -> dict:
     path = Path(path)
     try:
