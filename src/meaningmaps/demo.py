@@ -233,22 +233,20 @@ def _render_object(rng, kind: str, bh: int, bw: int, bg_colour: np.ndarray):
     return mask, rgb
 
 
+# Per kind: (width as a fraction of the scene width, height/width aspect ratio), uniform ranges.
+OBJECT_SIZES = {
+    "face": ((0.09, 0.16), (1.15, 1.35)),
+    "text": ((0.16, 0.28), (0.45, 0.75)),
+    "stripes": ((0.12, 0.24), (0.6, 1.1)),
+    "window": ((0.12, 0.2), (0.9, 1.3)),
+}
+OTHER_SIZE = ((0.1, 0.22), (0.6, 1.2))
+
+
 def _object_size(rng, kind: str, h: int, w: int) -> tuple[int, int]:
-    if kind == "face":
-        bw = rng.uniform(0.09, 0.16) * w
-        bh = bw * rng.uniform(1.15, 1.35)
-    elif kind == "text":
-        bw = rng.uniform(0.16, 0.28) * w
-        bh = bw * rng.uniform(0.45, 0.75)
-    elif kind == "stripes":
-        bw = rng.uniform(0.12, 0.24) * w
-        bh = bw * rng.uniform(0.6, 1.1)
-    elif kind == "window":
-        bw = rng.uniform(0.12, 0.2) * w
-        bh = bw * rng.uniform(0.9, 1.3)
-    else:
-        bw = rng.uniform(0.1, 0.22) * w
-        bh = bw * rng.uniform(0.6, 1.2)
+    (w_lo, w_hi), (a_lo, a_hi) = OBJECT_SIZES.get(kind, OTHER_SIZE)
+    bw = rng.uniform(w_lo, w_hi) * w
+    bh = bw * rng.uniform(a_lo, a_hi)
     return int(min(bh, 0.45 * h)), int(bw)
 
 
