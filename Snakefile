@@ -14,6 +14,7 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from meaningmaps.config import SCHEMA_PATH, check_source_names, scale_specs, validate_config  # noqa: E402
 from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
+from meaningmaps.folds import model_folds, rating_fold  # noqa: E402
 
 
 # The real study's config.yaml is the default; a --configfile replaces it rather than being
@@ -43,6 +44,10 @@ report: "report/workflow.rst"
 include: "rules/download.smk"
 include: "rules/patches.smk"
 include: "rules/ratings.smk"
+include: "rules/model.smk"
+include: "rules/qa.smk"
+include: "rules/finetune.smk"
+include: "rules/inference.smk"
 include: "rules/maps.smk"
 include: "rules/attention.smk"
 include: "rules/evaluation.smk"

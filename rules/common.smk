@@ -1,7 +1,10 @@
 # Shared definitions: map sources, the study (scenes and files), wildcard helpers.
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
-RATING_SOURCES = ["human"] if DS.get("ratings") else []
+# The model sources (base, finetuned, probe) write per-patch ratings like the human raters.
+MODEL = config["model"]
+MODEL_SOURCES = list(MODEL["sources"]) if MODEL["enabled"] else []
+RATING_SOURCES = (["human"] if DS.get("ratings") else []) + MODEL_SOURCES
 EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
 CENTER_SOURCES = ["center"] if config["evaluation"]["center_bias"] else []
 MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
@@ -15,6 +18,7 @@ def one_of(names):
 
 wildcard_constraints:
     scene=SCENE_PATTERN,
+    fold=r"fold\d+|paper",
 
 
 _study = []
@@ -33,15 +37,40 @@ def scene_size(wildcards):
     return list(STUDY().sizes[wildcards.scene])
 
 
+_folds = []
+
+
+def FOLDS():
+    """fold name -> (training scenes, held-out scenes): fold0..fold<k-1>, or "paper" (70/30)."""
+    if not _folds:
+        _folds.append(model_folds(STUDY().scenes, MODEL))
+    return _folds[0]
+
+
+def fold_of(wildcards):
+    """The fold whose model never saw this scene (the one that rates it)."""
+    return rating_fold(FOLDS(), wildcards.scene, MODEL["scheme"])
+
+
+def EVAL_SCENES():
+    """Scenes that get maps and scores: all, or the paper split's test scenes (scheme: paper)."""
+    if MODEL_SOURCES and MODEL["scheme"] == "paper":
+        return FOLDS()["paper"][1]
+    return STUDY().scenes
+
+
 def all_targets(wildcards):
     study = STUDY()
+    scenes = EVAL_SCENES()
     targets = []
     if study.images:
-        targets += expand(f"{R}/patches/{{scene}}", scene=study.scenes)
-    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=study.scenes)
-    targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=study.scenes)
+        targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
+    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
+    targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
+    if "finetuned" in MODEL_SOURCES:
+        targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(FOLDS()))
     if study.fixations is not None:
-        targets += expand(f"{R}/attention/{{scene}}.npy", scene=study.scenes)
+        targets += expand(f"{R}/attention/{{scene}}.npy", scene=scenes)
         if MAP_SOURCES:
             targets += [f"{R}/evaluation/scores.csv", f"{R}/evaluation/summary.csv",
                         f"{R}/figures/comparison.png", f"{R}/figures/comparison.pdf",

@@ -22,7 +22,7 @@ rule score_scene:
 
 rule evaluate:
     input:
-        lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=STUDY().scenes),
+        lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=EVAL_SCENES()),
     output:
         scores=report(f"{R}/evaluation/scores.csv", category="Evaluation", caption="../report/scores.rst"),
         summary=report(f"{R}/evaluation/summary.csv", category="Evaluation", caption="../report/summary.rst"),

@@ -5,8 +5,8 @@
 rule figures:
     input:
         scores=f"{R}/evaluation/scores.csv",
-        attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=STUDY().scenes),
-        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=STUDY().scenes),
+        attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=EVAL_SCENES()),
+        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=EVAL_SCENES()),
     output:
         png=report(f"{R}/figures/comparison.png", category="Figures", caption="../report/comparison.rst"),
         pdf=f"{R}/figures/comparison.pdf",
@@ -16,7 +16,7 @@ rule figures:
         images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
         reference=config["figures"]["reference_source"],
         n_gallery=config["figures"]["gallery_scenes"],
-        scenes=lambda wc: STUDY().scenes,
+        scenes=lambda wc: EVAL_SCENES(),
     log:
         f"{R}/logs/figures.log",
     localrule: True

@@ -58,6 +58,26 @@ def check_cross_keys(config: dict, source=None) -> None:
         if "diameter_deg" in spec and not ppd:
             raise InputError(source, f"patches.{scale}.diameter_deg needs patches.pixels_per_degree.",
                              "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
+    check_model_keys(config, source)
+
+
+def check_model_keys(config: dict, source=None) -> None:
+    """The model steps need scene images, and labels from human ratings or an existing map source."""
+    model, ds = config["model"], config["dataset"]
+    if not model["enabled"]:
+        return
+    if not ds.get("images"):
+        raise InputError(source, "model.enabled needs scene images (dataset.images): the model rates patches.",
+                         "set dataset.images, or model.enabled: false.")
+    if not {"finetuned", "probe"} & set(model["sources"]):
+        return
+    src = model["labels"]["from"]
+    if src == "human" and not ds.get("ratings"):
+        raise InputError(source, "model.labels.from: human needs per-patch human ratings (dataset.ratings).",
+                         "set dataset.ratings, or take labels from a map: model.labels.from: <a dataset.maps key>.")
+    if src != "human" and src not in (ds.get("maps") or {}):
+        raise InputError(source, f"model.labels.from: {src!r} is neither 'human' nor a dataset.maps source "
+                         f"({sorted(ds.get('maps') or {})}).", "use human or one of the dataset.maps keys.")
 
 
 RESERVED_SOURCES = ("human", "center", "base", "finetuned", "probe")

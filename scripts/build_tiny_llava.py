@@ -1,0 +1,12 @@
+"""Rule build_tiny_llava: write a tiny random LLaVA where model.base points (offline demo/tests)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+
+from meaningmaps.rule_support import logged  # noqa: E402
+from meaningmaps.tiny_llava import build_tiny_llava_atomic  # noqa: E402
+
+with logged(snakemake):  # noqa: F821
+    sm = snakemake  # noqa: F821
+    print(build_tiny_llava_atomic(sm.output[0], **sm.params.shape))

@@ -1,0 +1,20 @@
+"""Rule finetune: LoRA fine-tuning of one fold's model (torchrun + DeepSpeed over the job's GPUs)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+
+from meaningmaps.finetune import FinetuneSpec  # noqa: E402
+from meaningmaps.finetune_launch import launch  # noqa: E402
+from meaningmaps.rule_support import logged  # noqa: E402
+
+with logged(snakemake):  # noqa: F821
+    sm = snakemake  # noqa: F821
+    settings = dict(sm.params.settings)
+    cpu_ranks = settings.pop("cpu_ranks")
+    spec = FinetuneSpec(base_model=sm.params.base, train_jsonl=sm.input.train, image_root=sm.params.image_root,
+                        output_dir=sm.params.out_dir, **settings)
+    spec_path = Path(sm.params.out_dir) / "spec.json"
+    spec.to_json(spec_path)
+    adapter = launch(spec_path, cpu_ranks=cpu_ranks, stdout=sys.stdout)
+    print(f"adapter: {adapter}")

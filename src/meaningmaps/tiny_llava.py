@@ -1,0 +1,167 @@
+"""A tiny random LLaVA written to disk, so the model steps run offline (demo, tests, CPU benchmarks).
+
+It has the same classes and file layout as ``llava-hf/llava-1.5-7b-hf`` (``LlavaForConditionalGeneration``
+of a Llama text model and a CLIP vision tower, a ``LlavaProcessor`` with the llava-1.5 chat
+template), only small and randomly initialised:
+
+* tokenizer: a ``tokenizers`` WordLevel model holding the special tokens (``<unk> <s> </s> <pad>
+  <image>``), the chat-template words, the question's words and the answer words, so every answer
+  category is one token per word ("very low" = ``very``, ``low``);
+* vision: CLIP with ``image_size / patch_size`` patches per side. With LLaVA's "default" feature
+  strategy the CLS token is dropped, so the processor must be told ``num_additional_image_tokens=1``
+  and expands ``<image>`` to ``(image_size / patch_size) ** 2`` tokens (576 for the real 336 / 14).
+
+:func:`llava_config` also gives the exact LLaVA-1.5-7B shape (random weights, nothing downloaded)
+for the benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from .prompting import CATEGORIES, LLAVA15_CHAT_TEMPLATE, QUESTION
+
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
+EXTRA_WORDS = ["USER", "ASSISTANT", "SYSTEM", "the", "a", "patch", "image", "is", "yes", "no"]
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def vocabulary() -> list[str]:
+    """Special tokens first (ids 0..4), then every word and punctuation mark the prompts use."""
+    words = re.findall(r"\w+|[^\w\s]", QUESTION + " " + " ".join(CATEGORIES) + " " + " ".join(EXTRA_WORDS))
+    vocab = list(SPECIAL_TOKENS)
+    for w in words + [":", ".", ",", "'"]:
+        if w not in vocab:
+            vocab.append(w)
+    return vocab
+
+
+def build_tokenizer():
+    """WordLevel fast tokenizer: ``<s>`` prepended, left padding, words and punctuation split."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(vocabulary())}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])])
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    tok.add_special_tokens(SPECIAL_TOKENS)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   pad_token="<pad>", padding_side="left", model_max_length=4096,
+                                   extra_special_tokens={"image_token": "<image>"})
+
+
+def llava_config(*, vocab_size: int, image_token_id: int, pad_token_id: int | None = None,
+                 text_hidden: int = 64, text_layers: int = 2, text_heads: int = 4, text_kv_heads: int | None = None,
+                 text_intermediate: int = 128, vision_hidden: int = 32, vision_layers: int = 2,
+                 vision_heads: int = 2, vision_intermediate: int = 64, image_size: int = 56,
+                 patch_size: int = 14, projection_dim: int | None = None, max_positions: int = 4096):
+    """A ``LlavaConfig`` of any shape (defaults: tiny). :func:`llava15_7b_config` gives the real one."""
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig
+
+    n_image = (image_size // patch_size) ** 2
+    text = LlamaConfig(vocab_size=vocab_size, hidden_size=text_hidden, intermediate_size=text_intermediate,
+                       num_hidden_layers=text_layers, num_attention_heads=text_heads,
+                       num_key_value_heads=text_kv_heads or text_heads, max_position_embeddings=max_positions,
+                       rms_norm_eps=1e-5, bos_token_id=1, eos_token_id=2, pad_token_id=pad_token_id,
+                       tie_word_embeddings=False)
+    vision = CLIPVisionConfig(hidden_size=vision_hidden, intermediate_size=vision_intermediate,
+                              num_hidden_layers=vision_layers, num_attention_heads=vision_heads,
+                              image_size=image_size, patch_size=patch_size,
+                              projection_dim=projection_dim or vision_hidden, hidden_act="quick_gelu")
+    return LlavaConfig(vision_config=vision, text_config=text, image_token_index=image_token_id,
+                       image_seq_length=n_image, vision_feature_select_strategy="default",
+                       vision_feature_layer=-2, projector_hidden_act="gelu")
+
+
+def llava15_7b_config(vocab_size: int = 32064, image_token_id: int = 32000):
+    """The exact LLaVA-1.5-7B shape: Llama 4096 x 32 layers x 32 heads, MLP 11008, vocabulary 32064;
+    CLIP ViT-L/14 at 336 px (24 layers, hidden 1024, MLP 4096, 16 heads): 576 image tokens."""
+    return llava_config(vocab_size=vocab_size, image_token_id=image_token_id, pad_token_id=32001,
+                        text_hidden=4096, text_layers=32, text_heads=32, text_intermediate=11008,
+                        vision_hidden=1024, vision_layers=24, vision_heads=16, vision_intermediate=4096,
+                        image_size=336, patch_size=14, projection_dim=768)
+
+
+def build_processor(tokenizer, image_size: int, patch_size: int):
+    """A ``LlavaProcessor`` laid out as llava-hf's (resize shortest edge, centre crop, CLIP norm)."""
+    from transformers import LlavaProcessor
+    try:
+        from transformers import CLIPImageProcessorPil as ImageProcessor
+    except ImportError:  # older 5.x names it only CLIPImageProcessor
+        from transformers import CLIPImageProcessor as ImageProcessor
+    image_processor = ImageProcessor(size={"shortest_edge": image_size},
+                                     crop_size={"height": image_size, "width": image_size},
+                                     do_center_crop=True, do_resize=True, do_rescale=True, do_normalize=True,
+                                     image_mean=CLIP_MEAN, image_std=CLIP_STD, do_convert_rgb=True)
+    return LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=patch_size,
+                          vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                          chat_template=LLAVA15_CHAT_TEMPLATE)
+
+
+def build_tiny_llava(out_dir, *, seed: int = 0, image_size: int = 56, patch_size: int = 14,
+                     text_hidden: int = 64, text_layers: int = 2, text_heads: int = 4,
+                     vision_hidden: int = 32, vision_layers: int = 2) -> Path:
+    """Write a random tiny LLaVA (model, tokenizer, processor) to ``out_dir``; return the path.
+
+    Deterministic for a seed: the same call writes the same weights.
+    """
+    import torch
+    from transformers import LlavaForConditionalGeneration
+
+    out_dir = Path(out_dir)
+    tokenizer = build_tokenizer()
+    image_id = tokenizer.convert_tokens_to_ids("<image>")
+    config = llava_config(vocab_size=len(tokenizer), image_token_id=image_id, pad_token_id=tokenizer.pad_token_id,
+                          text_hidden=text_hidden, text_layers=text_layers, text_heads=text_heads,
+                          text_intermediate=2 * text_hidden, vision_hidden=vision_hidden,
+                          vision_layers=vision_layers, vision_heads=max(1, vision_hidden // 16),
+                          vision_intermediate=2 * vision_hidden, image_size=image_size, patch_size=patch_size)
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config).eval()
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    build_processor(tokenizer, image_size, patch_size).save_pretrained(out_dir)
+    (out_dir / "meaningmaps_tiny.json").write_text(json.dumps(
+        {"what": "tiny random LLaVA built by meaningmaps.tiny_llava (not a trained model)", "seed": seed,
+         "image_size": image_size, "patch_size": patch_size, "text_hidden": text_hidden,
+         "text_layers": text_layers, "vision_hidden": vision_hidden, "vision_layers": vision_layers}, indent=1))
+    return out_dir
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--image-size", type=int, default=56)
+    ap.add_argument("--text-hidden", type=int, default=64)
+    ap.add_argument("--text-layers", type=int, default=2)
+    a = ap.parse_args(argv)
+    print(build_tiny_llava(a.out_dir, seed=a.seed, image_size=a.image_size, text_hidden=a.text_hidden,
+                           text_layers=a.text_layers))
+
+
+if __name__ == "__main__":
+    main()
+
+
+def build_tiny_llava_atomic(out_dir, **shape) -> Path:
+    """:func:`build_tiny_llava` into ``<out_dir>.tmp``, renamed onto ``out_dir`` when complete."""
+    import shutil
+
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    build_tiny_llava(tmp, **shape)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return out_dir
