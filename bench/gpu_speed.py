@@ -99,8 +99,14 @@ def section_matmul(device):
 
 
 def section_score(model, processor, n_params, a):
-    from meaningmaps.answer_scoring import _preprocess, _score_batch, _to_device, answer_token_ids, \
-        continuation_groups, score_answers
+    from meaningmaps.answer_scoring import (
+        _preprocess,
+        _score_batch,
+        _to_device,
+        answer_token_ids,
+        continuation_groups,
+        score_answers,
+    )
     from meaningmaps.prompting import prompt_text
 
     images = random_patches(a.score_patches, seed=1)
@@ -161,7 +167,6 @@ def section_probe(model, processor, a):
 
 
 def section_train(model, processor, n_params, a, peak_flops):
-    import torch
     from transformers import TrainerCallback
 
     from meaningmaps.finetune import FinetuneSpec, PatchRatingDataset, train
@@ -208,12 +213,12 @@ def section_train(model, processor, n_params, a, peak_flops):
     info = json.loads((work / "out" / "run_info.json").read_text())
     return {"steps": len(steps), "step_times_s": steps, "median_step_s": step_s, "samples_per_s": sps,
             "tokens_per_sample": tokens_per_sample, "tokens_per_s": tps, "per_device_batch": a.train_batch,
-            "lora_r": a.lora_r, "zero_stage": 2, "gradient_checkpointing": not a.no_checkpointing, "wall_s_incl_setup": wall,
+            "lora_r": a.lora_r, "zero_stage": 2, "gradient_checkpointing": not a.no_checkpointing,
+            "wall_s_incl_setup": wall,
             "mfu_6NT": 6 * n_params * tps / peak_flops if peak_flops else None,
             "mfu_4NT": 4 * n_params * tps / peak_flops if peak_flops else None,
             "peak_mem_gib": peak_mem_gib(), "trainable": info.get("trainable"), "precision": info.get("precision"),
-            "loss": [r.get("loss") for r in json.loads(json.dumps(
-                [x for x in _log_history(work / "out" / "loss.csv")]))]}
+            "loss": [r.get("loss") for r in _log_history(work / "out" / "loss.csv")]}
 
 
 def _log_history(csv_path):
@@ -241,7 +246,6 @@ def main(argv=None):
 
     import torch
     import transformers
-
     from model_inference import build_random_model
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -76,3 +76,37 @@ def all_targets(wildcards):
                         f"{R}/figures/comparison.png", f"{R}/figures/comparison.pdf",
                         f"{R}/figures/gallery.png"]
     return targets
+
+
+# ---- the model steps (rules/model.smk, qa.smk, finetune.smk, inference.smk) ----
+BASE = MODEL["base"]
+BASE_INPUT = [BASE] if MODEL["build_tiny"] else []  # a folder this workflow writes, else none
+INFERENCE = MODEL["inference"]
+
+
+def base_model(wildcards, input):
+    """The base model for a job: the folder the workflow built, or the configured hub id/path."""
+    return input.base[0] if BASE_INPUT else BASE
+
+
+def label_input(wildcards):
+    src = MODEL["labels"]["from"]
+    if src == "human":
+        return f"{R}/ratings/human/{wildcards.scene}.csv"
+    return f"{R}/maps/{src}/{wildcards.scene}.npy"
+
+
+def fold_jsonls(side):
+    def inputs(wildcards):
+        scenes = FOLDS()[wildcards.fold][0 if side == "train" else 1]
+        return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
+
+    return inputs
+
+
+def train_views(wildcards):
+    return expand(f"{R}/qa/images/{{scene}}", scene=FOLDS()[wildcards.fold][0])
+
+
+def scene_model_inputs(wildcards):
+    return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")

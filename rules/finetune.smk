@@ -4,10 +4,6 @@
 # latest one; they are discarded when the training data or settings change.
 
 
-def train_views(wildcards):
-    return expand(f"{R}/qa/images/{{scene}}", scene=FOLDS()[wildcards.fold][0])
-
-
 rule finetune:
     input:
         train=f"{R}/qa/splits/{{fold}}/train.jsonl",
@@ -18,7 +14,7 @@ rule finetune:
         loss_csv=f"{R}/models/{{fold}}/loss.csv",
         loss_png=report(f"{R}/models/{{fold}}/loss.png", category="Fine-tuning", caption="../report/loss.rst"),
     params:
-        base=BASE,
+        base=base_model,
         image_root=f"{R}/qa/images",
         out_dir=f"{R}/models/{{fold}}",
         settings=MODEL["finetune"],
@@ -40,7 +36,7 @@ rule merge:
     output:
         directory(f"{R}/models/{{fold}}/merged"),
     params:
-        base=BASE,
+        base=base_model,
         dtype="bf16" if MODEL["finetune"]["bf16"] else "fp32",
     log:
         f"{R}/logs/merge/{{fold}}.log",

@@ -5,21 +5,14 @@
 # Modules: src/meaningmaps/model_ratings.py (answer_scoring.py), probe.py
 
 
-def scene_model_inputs(wildcards):
-    return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")
-
-
-INFERENCE = MODEL["inference"]
-
-
 rule base_ratings:
     input:
         unpack(scene_model_inputs),
-        model=BASE_INPUT,
+        base=BASE_INPUT,
     output:
         f"{R}/ratings/base/{{scene}}.csv",
     params:
-        model=BASE,
+        model=base_model,
         settings=INFERENCE,
     log:
         f"{R}/logs/ratings/base/{{scene}}.log",
@@ -54,11 +47,11 @@ rule probe_features:
     """Frozen vision-tower features of every patch of one scene (pooled over image tokens)."""
     input:
         unpack(scene_model_inputs),
-        model=BASE_INPUT,
+        base=BASE_INPUT,
     output:
         f"{R}/probe/features/{{scene}}.npz",
     params:
-        model=BASE,
+        model=base_model,
         settings=MODEL["probe"],
         device=INFERENCE["device"],
     log:

@@ -2,9 +2,6 @@
 # this rule writes there for the offline demo and tests (config model.build_tiny).
 # Module: src/meaningmaps/tiny_llava.py (and model_loading.py for the checks every model job makes)
 
-BASE = MODEL["base"]
-BASE_INPUT = [BASE] if MODEL["build_tiny"] else []
-
 if MODEL_SOURCES and MODEL["build_tiny"]:
 
     rule build_tiny_llava:

@@ -3,21 +3,6 @@
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 
-def label_input(wildcards):
-    src = MODEL["labels"]["from"]
-    if src == "human":
-        return f"{R}/ratings/human/{wildcards.scene}.csv"
-    return f"{R}/maps/{src}/{wildcards.scene}.npy"
-
-
-def fold_jsonls(side):
-    def inputs(wildcards):
-        scenes = FOLDS()[wildcards.fold][0 if side == "train" else 1]
-        return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
-
-    return inputs
-
-
 rule patch_views:
     """Each RGBA patch composited on the configured background: exactly the image the model sees."""
     input:

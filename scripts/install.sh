@@ -13,5 +13,5 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" setuptools wheel
 DS_BUILD_OPS=0 "${PIP[@]}" --no-build-isolation deepspeed==0.19.8
-"${PIP[@]}" -e ".[model,test]"
+"${PIP[@]}" -e ".[model,test,slurm]"
 echo "installed: $(.venv/bin/python -c 'import meaningmaps, snakemake, torch, transformers; print("meaningmaps", meaningmaps.__version__, "snakemake", snakemake.__version__, "torch", torch.__version__, "transformers", transformers.__version__)')"

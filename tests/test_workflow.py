@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -59,6 +60,9 @@ def demo_run(tmp_path_factory):
     for key in ("images", "ratings", "fixations"):
         ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
     ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
+    cfg["model"]["base"] = str(root / "results" / "models" / "tiny-llava")
+    cfg["model"]["finetune"]["epochs"] = 1  # the plumbing, not the learning (the demo measures that)
+    cfg["model"]["build_tiny"].update(image_size=56, vision_hidden=32)  # smaller and faster
     configfile = write_config(root / "config.yaml", cfg)
     proc = snakemake(root, configfile)
     return root, configfile, proc
@@ -83,7 +87,8 @@ def test_demo_end_to_end(demo_run):
     for name in ("comparison.png", "comparison.pdf", "gallery.png"):
         assert (res / "figures" / name).stat().st_size > 1000
     scores = pd.read_csv(res / "evaluation" / "scores.csv")
-    assert set(scores.source) == {"human", "salience", "center"} and scores.scene.nunique() == 3
+    assert set(scores.source) == {"human", "salience", "center", "base", "finetuned", "probe"}
+    assert scores.scene.nunique() == 3
     assert {"pearson_r", "r2", "sr2_over_center", "sr2_over_salience"} <= set(scores.columns)
     summary = pd.read_csv(res / "evaluation" / "summary.csv").set_index("source")
     # the demo's attention follows hidden meaning: human ratings must beat low-level salience
@@ -97,6 +102,68 @@ def test_demo_end_to_end(demo_run):
     assert ratings.groupby(["scale", "k"]).size().eq(3).all()
     for rule in ("patches", "human_ratings", "attention"):
         assert len(list((res / "logs" / rule).glob("*.log"))) == 3
+
+
+def test_demo_model_steps(demo_run):
+    """Every scene is rated by the fold model that never saw it, through fine-tune, merge, scoring."""
+    root, _, _ = demo_run
+    res = root / "results"
+    # 3 scenes, k = 2, salt 0: fold0 holds out scene_01 and scene_03, fold1 holds out scene_02
+    held_out = {"fold0": {"scene_01", "scene_03"}, "fold1": {"scene_02"}}
+    for fold, scenes in held_out.items():
+        train_ids = [json.loads(line)["id"] for line in (res / "qa" / "splits" / fold / "train.jsonl").open()]
+        train_scenes = {i.split("/")[0] for i in train_ids}
+        assert train_scenes == {"scene_01", "scene_02", "scene_03"} - scenes
+        assert len(train_ids) == 444 * len(train_scenes)
+        assert (res / "models" / fold / "adapter" / "adapter_config.json").is_file()
+        assert list((res / "models" / fold / "merged").glob("*.safetensors"))
+        loss = pd.read_csv(res / "models" / fold / "loss.csv")
+        assert loss["loss"].iloc[-1] < loss["loss"].iloc[0]  # it learns
+        assert (res / "probe" / fold / "ridge.npz").is_file()
+    for source in ("base", "finetuned", "probe"):
+        for scene in ("scene_01", "scene_02", "scene_03"):
+            r = pd.read_csv(res / "ratings" / source / f"{scene}.csv")
+            assert len(r) == 444 and r["rating"].between(1, 6).all()
+    ft = pd.read_csv(res / "ratings" / "finetuned" / "scene_02.csv")
+    p = ft[[c for c in ft.columns if c.startswith("p_") and c != "p_mass"]].to_numpy()
+    assert np.allclose(p.sum(axis=1), 1) and np.allclose(ft["rating"], ft["expected"])
+    assert np.allclose(ft["expected"], p @ np.arange(1, 7))
+    labels = pd.read_csv(res / "qa" / "labels" / "scene_02.csv")
+    human = pd.read_csv(res / "ratings" / "human" / "scene_02.csv").groupby(["scale", "k"])["rating"].mean()
+    merged = labels.set_index(["scale", "k"])
+    assert np.allclose(merged["mean_rating"], human.reindex(merged.index))
+
+
+def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
+    root, configfile, _ = demo_run
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["results"] = str(tmp_path / "fresh")
+    cfg["model"]["base"] = str(tmp_path / "fresh" / "models" / "tiny-llava")
+    fresh = write_config(tmp_path / "config.yaml", cfg)
+    proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/ratings/finetuned/scene_02.csv")
+    # scene_02 is rated by fold1, trained on scene_01 and scene_03 only
+    assert job_counts(proc.stdout) == {
+        "build_tiny_llava": 1, "patches": 3, "patch_views": 3, "human_ratings": 2, "qa_scene": 2,
+        "qa_split": 1, "finetune": 1, "merge": 1, "finetuned_ratings": 1, "total": 15}
+
+
+def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run):
+    root, configfile, _ = demo_run
+    mat = root / "data" / "ratings" / "scene_02.mat"
+    before = mat.stat()
+    later = time.time() + 5
+    os.utime(mat, (later, later))
+    try:
+        proc = snakemake(root, configfile, "-n")
+    finally:
+        os.utime(mat, ns=(before.st_atime_ns, before.st_mtime_ns))  # the other tests see the run as done
+    counts = job_counts(proc.stdout)
+    counts.pop("all", None)
+    # scene_02 trains fold0 (which rates scene_01 and scene_03); fold1, which rates scene_02,
+    # never saw its labels and is not retrained; the probe follows the same folds.
+    assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 1, "finetune": 1, "merge": 1,
+                      "finetuned_ratings": 2, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 5,
+                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 20}
 
 
 def test_rerun_has_nothing_to_do(demo_run):

@@ -44,11 +44,10 @@ from pathlib import Path
 
 from .atomic import save_text
 from .errors import InputError
-from .prompting import CATEGORIES, QUESTION, answer_suffix, prompt_text
+from .finetune_data import IGNORE_INDEX, PadCollator, PatchRatingDataset, TrainRow, encode_example, read_rows  # noqa: F401 (re-exported)
 
 log = logging.getLogger("meaningmaps.finetune")
 
-IGNORE_INDEX = -100
 # Language-model projections only. Module names in transformers 5.x:
 #   model.language_model.layers.0.self_attn.q_proj   (trained)
 #   model.vision_tower.encoder.layers.0.self_attn.q_proj   (never matched: no "language_model.")
@@ -178,148 +177,6 @@ class FinetuneSpec:
     @property
     def adapter_dir(self) -> Path:
         return Path(self.output_dir) / "adapter"
-
-
-# --------------------------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class TrainRow:
-    id: str
-    image: Path
-    answer: str
-    line: int
-
-
-def read_rows(jsonl, image_root) -> list[TrainRow]:
-    """The training rows of a LLaVA-conversation JSONL, checked (InputError names file and line).
-
-    Each row: ``{"id": ..., "image": <path relative to image_root>, "conversations": [{"from": "human",
-    "value": "<image>\\n" + QUESTION}, {"from": "gpt", "value": <one of the six categories>}]}``.
-    The human turn must be the rating question (the model is trained on ``prompt_text(processor)``, so
-    a different question in the file would silently not be what is trained).
-    """
-    jsonl, image_root = Path(jsonl), Path(image_root)
-    if not jsonl.is_file():
-        raise InputError(jsonl, "training JSONL does not exist.")
-    if not image_root.is_dir():
-        raise InputError(image_root, "image root folder (for the training JSONL's relative image paths) "
-                                     "does not exist.")
-    rows = []
-    with open(jsonl, encoding="utf-8") as fh:
-        for n, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-
-            def bad(problem, fix=None, n=n):
-                raise InputError(jsonl, f"line {n}: {problem}", fix)
-
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                bad(f"not valid JSON ({exc}).")
-            if not isinstance(row, dict):
-                bad("a row must be a JSON object.")
-            image = row.get("image")
-            if not isinstance(image, str) or not image:
-                bad("has no \"image\" path.")
-            conv = row.get("conversations")
-            if (not isinstance(conv, list) or len(conv) != 2 or not all(isinstance(c, dict) for c in conv)
-                    or [c.get("from") for c in conv] != ["human", "gpt"]):
-                bad("\"conversations\" must be two turns, from \"human\" then from \"gpt\".")
-            human, answer = conv[0].get("value"), conv[1].get("value")
-            if (not isinstance(human, str) or human.count("<image>") != 1
-                    or human.replace("<image>", "").strip() != QUESTION):
-                bad("the human turn must be \"<image>\\n\" followed by the rating question "
-                    "(meaningmaps.prompting.QUESTION), word for word.")
-            if not isinstance(answer, str) or answer.strip() not in CATEGORIES:
-                bad(f"the gpt turn {answer!r} is not one of the six categories {CATEGORIES}.")
-            path = image_root / image
-            if not path.is_file():
-                bad(f"image {path} does not exist.", f"check image_root ({image_root}) and the row's path.")
-            rows.append(TrainRow(id=str(row.get("id", f"line {n}")), image=path, answer=answer.strip(), line=n))
-    if not rows:
-        raise InputError(jsonl, "training JSONL holds no rows.")
-    return rows
-
-
-def encode_example(processor, image, answer: str) -> dict:
-    """Token ids, attention mask, labels and pixel values of one (image, answer) pair.
-
-    The text is ``prompt_text(processor) + answer_suffix(answer) + eos``, tokenized by the processor
-    (which expands ``<image>`` into the image tokens). Labels are -100 except on the answer's tokens
-    and the end-of-sequence token. The prompt's token ids must be a prefix of the full text's (checked).
-    """
-    tok = processor.tokenizer
-    prompt = prompt_text(processor)
-    full = prompt + answer_suffix(answer) + tok.eos_token
-    enc = processor(images=image, text=full, return_tensors="pt")
-    ids = enc["input_ids"][0]
-    image_token_id = tok.convert_tokens_to_ids(processor.image_token)
-    n_image = int((ids == image_token_id).sum())
-    # The prompt alone, with <image> expanded the way the processor expanded it in the full text.
-    prompt_ids = tok(prompt.replace(processor.image_token, processor.image_token * n_image),
-                     return_tensors="pt")["input_ids"][0]
-    n_prompt = len(prompt_ids)
-    if n_image == 0 or n_prompt >= len(ids) or not bool((ids[:n_prompt] == prompt_ids).all()):
-        raise RuntimeError("tokenizing prompt + answer did not keep the prompt's tokens as a prefix "
-                           f"({n_prompt} prompt tokens, {len(ids)} in all, {n_image} image tokens); "
-                           "the answer tokens cannot be located exactly.")
-    if int(ids[-1]) != tok.eos_token_id:
-        raise RuntimeError("the tokenized text does not end with the end-of-sequence token.")
-    labels = ids.clone()
-    labels[:n_prompt] = IGNORE_INDEX
-    return {"input_ids": ids, "attention_mask": enc["attention_mask"][0], "labels": labels,
-            "pixel_values": enc["pixel_values"][0]}
-
-
-class PatchRatingDataset:
-    """Map-style dataset over :func:`read_rows`; items are :func:`encode_example` dicts."""
-
-    def __init__(self, jsonl, image_root, processor):
-        self.jsonl = Path(jsonl)
-        self.rows = read_rows(jsonl, image_root)
-        self.processor = processor
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> dict:
-        from PIL import Image
-
-        row = self.rows[i]
-        try:
-            with Image.open(row.image) as im:
-                image = im.convert("RGB")
-        except OSError as exc:
-            raise InputError(self.jsonl, f"line {row.line}: image {row.image} could not be read ({exc}).") from exc
-        return encode_example(self.processor, image, row.answer)
-
-
-class PadCollator:
-    """Right-pads a batch: pad id in input_ids, 0 in the attention mask, -100 in the labels.
-
-    Right padding keeps each real token's position (positions are counted from the left), so the loss
-    of a row does not depend on what it is batched with.
-    """
-
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, features: list[dict]) -> dict:
-        import torch
-
-        n = max(len(f["input_ids"]) for f in features)
-        out = {"input_ids": torch.full((len(features), n), self.pad_token_id, dtype=torch.long),
-               "attention_mask": torch.zeros((len(features), n), dtype=torch.long),
-               "labels": torch.full((len(features), n), IGNORE_INDEX, dtype=torch.long)}
-        for i, f in enumerate(features):
-            k = len(f["input_ids"])
-            out["input_ids"][i, :k] = f["input_ids"]
-            out["attention_mask"][i, :k] = f["attention_mask"]
-            out["labels"][i, :k] = f["labels"]
-        out["pixel_values"] = torch.stack([f["pixel_values"] for f in features])
-        return out
 
 
 # --------------------------------------------------------------------------------------------- model

@@ -102,7 +102,8 @@ def launch(spec_path, nproc: int | None = None, cpu_ranks: int = 1, *, env: dict
     # stdout: a file (the rule's log) that gets the ranks' output and errors; None inherits ours.
     if stdout is not None:
         stdout.flush()
-    rc = subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None).returncode
+    stderr = subprocess.STDOUT if stdout is not None else None
+    rc = subprocess.run(cmd, env=env, stdout=stdout, stderr=stderr).returncode
     if rc != 0:
         raise FinetuneFailed(rc, cmd, spec)
     if not (spec.adapter_dir / "adapter_config.json").is_file():

@@ -154,16 +154,17 @@ def _parse(obj) -> QARow:
     if not isinstance(row.image, str) or not isinstance(row.question, str) or not isinstance(row.answer, str):
         raise TypeError("image, question and answer must be strings")
     if row.answer not in CATEGORIES:
-        raise ValueError(f"answer {row.answer!r} is not one of {CATEGORIES}")
+        raise ValueError(f"answer {row.answer!r} is not one of the six categories {CATEGORIES}")
     return row
 
 
-def read_jsonl(path, image_root=None) -> list[QARow]:
+def read_jsonl(path, image_root=None, question: str | None = None) -> list[QARow]:
     """Rows of a JSONL file in either format, as QARow(id, image, question, answer).
 
     Blank lines are skipped. A line that is not JSON, lacks a key, has an answer that is not one
     of the six categories or repeats an id fails with an InputError naming the file and the line
-    (1-based). With ``image_root`` every row's image must exist under it.
+    (1-based). With ``image_root`` every row's image must exist under it; with ``question`` every
+    row must ask exactly that question (training must see the question it is trained on).
     """
     path = Path(path)
     if not path.is_file():
@@ -190,6 +191,10 @@ def read_jsonl(path, image_root=None) -> list[QARow]:
                 raise InputError(path, f"line {n}: id {row.id!r} repeats line {seen[row.id]}.",
                                  "list every patch once (is a scene in two inputs?).")
             seen[row.id] = n
+            if question is not None and row.question.strip() != question:
+                raise InputError(path, f"line {n}: the question is not the rating question "
+                                 "(meaningmaps.prompting.QUESTION), word for word.",
+                                 "make the file with meaningmaps.qa_jsonl.scene_records.")
             if root is not None and not (root / row.image).is_file():
                 raise InputError(path, f"line {n}: image {root / row.image} does not exist.",
                                  f"make the patch views under {root} (qa_jsonl.write_scene_views) or fix the path.")

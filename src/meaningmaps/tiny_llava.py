@@ -125,6 +125,13 @@ def build_tiny_llava(out_dir, *, seed: int = 0, image_size: int = 56, patch_size
                           vision_intermediate=2 * vision_hidden, image_size=image_size, patch_size=patch_size)
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config).eval()
+    # The usual 0.02 init of the output layer caps a random tiny model's logits near +-1.3 (the
+    # final RMSNorm makes |h| = sqrt(hidden)), and LoRA, which does not touch lm_head, cannot lift
+    # that cap: fine-tuning would plateau near uniform answers. Drawing lm_head with std
+    # 1/sqrt(hidden) gives unit-variance logits at random and lets an aligned state reach
+    # sqrt(hidden), as a trained model's output layer can. (Real models are unaffected.)
+    with torch.no_grad():
+        model.lm_head.weight.normal_(0.0, text_hidden ** -0.5)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id

@@ -1,0 +1,238 @@
+"""The demo study through a real SLURM with the cluster profile (opt-in: MEANINGMAPS_SLURM_TESTS=1).
+
+tests/slurm/local_slurm.sh starts a one-node SLURM on this machine (root, Debian 12; it installs
+munge and slurm with apt-get on first use) with 8 fake GPUs, and stops it again. The workflow is
+run exactly as on a cluster, ``snakemake --profile profiles/slurm``, plus the CI overlay
+tests/slurm/ci_overlay.yaml (squeue status polling, fast first status check, no retries). Every
+job's request is then read back from SLURM (``scontrol show job``), and a sitecustomize hook
+records the CUDA_VISIBLE_DEVICES that each rule's own Python process saw inside its job step.
+The fake GPUs are /dev/null device nodes: torch sees no CUDA, so the model code runs on the CPU.
+
+    MEANINGMAPS_SLURM_TESTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_slurm.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meaningmaps.demo import make_demo_study
+from meaningmaps.errors import InputError
+from meaningmaps.splits import kfold_assignment
+
+from .conftest import REPO
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("MEANINGMAPS_SLURM_TESTS") != "1",
+                       reason="SLURM tests are opt-in: set MEANINGMAPS_SLURM_TESTS=1 (needs root and apt)"),
+]
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+LOCAL_SLURM = REPO / "tests" / "slurm" / "local_slurm.sh"
+OVERLAY = REPO / "tests" / "slurm" / "ci_overlay.yaml"
+PROFILE = REPO / "profiles" / "slurm"
+RUN_TIMEOUT = 1200  # seconds; SIGINT then (SIGTERM does not stop a waiting snakemake --executor slurm)
+
+# rule -> GPUs that profiles/slurm asks for
+GPU_RULES = {"finetune": 4, "base_ratings": 1, "finetuned_ratings": 1, "probe_features": 1}
+
+# Written into a folder on the jobs' PYTHONPATH: every Python process started inside a SLURM job
+# appends what it saw (job, step, CUDA_VISIBLE_DEVICES, its command line) to a JSON-lines file.
+RECORDER = '''
+import json, os, sys
+if os.environ.get("SLURM_JOB_ID") and os.environ.get("MEANINGMAPS_SLURM_RECORD"):
+    try:
+        rec = {"job": os.environ.get("SLURM_JOB_ID"), "step": os.environ.get("SLURM_STEP_ID"),
+               "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": list(sys.argv[:4]), "pid": os.getpid()}
+        with open(os.environ["MEANINGMAPS_SLURM_RECORD"], "a") as f:
+            f.write(json.dumps(rec) + "\\n")
+    except Exception:  # never break a job
+        pass
+'''
+
+
+def local_slurm(action: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(LOCAL_SLURM), action], check=False, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(request):
+    """A running one-node SLURM (started here, always stopped again, daemons by PID)."""
+    if os.geteuid() != 0:
+        pytest.fail("MEANINGMAPS_SLURM_TESTS=1 needs root (apt-get, SLURM daemons, /etc/slurm)")
+
+    def down():
+        proc = local_slurm("down", timeout=120)
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+
+    request.addfinalizer(down)  # before `up`, so a half-started cluster is stopped too
+    start = time.monotonic()
+    proc = local_slurm("up")
+    if proc.returncode != 0:
+        pytest.fail(f"local_slurm.sh up failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    print(f"local SLURM up in {time.monotonic() - start:.0f} s: {proc.stdout.strip().splitlines()[-1]}")
+    return proc
+
+
+def demo_config(root: Path, n_scenes: int) -> dict:
+    """demo/config.yaml pointed at a demo study under root (as tests/test_workflow.py's demo_run)."""
+    cfg = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    cfg["results"] = str(root / "results")
+    ds = cfg["dataset"]
+    for key in ("images", "ratings", "fixations"):
+        ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
+    ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
+    model = cfg["model"]
+    # k = 2 folds, each with a held-out scene: the first salt that gives both folds a test scene
+    scenes = [f"scene_{i:02d}" for i in range(1, n_scenes + 1)]
+    for salt in range(100):
+        if len(set(kfold_assignment_or_empty(scenes, 2, salt).values())) == 2:
+            break
+    model["folds"] = {"k": 2, "salt": salt}
+    model["finetune"]["epochs"] = 1
+    model["build_tiny"].update(image_size=56, vision_hidden=32)  # smaller and faster than the demo's
+    cfg["evaluation"]["bootstrap"] = 200
+    return cfg
+
+
+def kfold_assignment_or_empty(scenes, k, salt):
+    try:
+        return kfold_assignment(scenes, k, salt)
+    except InputError:  # a fold without a test scene
+        return {}
+
+
+def scontrol_jobs() -> list[dict]:
+    """Every job slurmctld still knows (MinJobAge=3600 on the local cluster), as field dicts."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True).stdout
+    jobs = []
+    for line in out.splitlines():
+        if not line.strip() or "JobId=" not in line:
+            continue
+        fields = {}
+        # KEY=VALUE pairs separated by spaces; values may contain spaces only in Command/WorkDir etc.
+        for m in re.finditer(r"(\w[\w:/]*)=(\S*)", line):
+            fields.setdefault(m.group(1), m.group(2))
+        jobs.append(fields)
+    return jobs
+
+
+def gpus_requested(job: dict) -> int:
+    """GPUs in a job's request: TresPerJob (--gpus), TresPerNode (--gres), or ReqTRES/AllocTRES."""
+    for key in ("TresPerJob", "TresPerNode", "ReqTRES", "AllocTRES", "TRES"):
+        m = re.search(r"gres[/:]gpu[:=](\d+)", job.get(key, ""))
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory):
+    """The demo study (2 scenes, 2 folds) through snakemake --profile profiles/slurm, once."""
+    root = tmp_path_factory.mktemp("slurm-demo")
+    n_scenes = 2  # 3 takes ~1.5 min longer on 2 cores; 2 still run every rule, GPU rules included
+    make_demo_study(root / "data", n_scenes=n_scenes)
+    configfile = root / "config.yaml"
+    configfile.write_text(yaml.safe_dump(demo_config(root, n_scenes)))
+    probe = root / "pyprobe"
+    probe.mkdir()
+    (probe / "sitecustomize.py").write_text(RECORDER)
+    record = root / "job-processes.jsonl"
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}  # in case pytest runs in a job
+    env.update(MEANINGMAPS_SLURM_PARTITION="debug", MEANINGMAPS_SLURM_GPU_PARTITION="debug",
+               MEANINGMAPS_SLURM_RECORD=str(record),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(probe), env.get("PYTHONPATH")])))
+    cmd = ["timeout", "-s", "INT", "-k", "30", str(RUN_TIMEOUT),
+           SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--profile", str(PROFILE), "--profile", str(OVERLAY),
+           "--configfile", str(configfile)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, check=False, cwd=root, capture_output=True, text=True, env=env,
+                          timeout=RUN_TIMEOUT + 120)
+    wall = time.monotonic() - start
+    print(f"snakemake through SLURM: {wall:.0f} s, exit {proc.returncode}")
+    (root / "snakemake.out").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    jobs = [j for j in scontrol_jobs() if j.get("Comment", "").startswith("rule_")]
+    records = [json.loads(line) for line in record.read_text().splitlines()] if record.is_file() else []
+    if proc.returncode != 0:
+        slurm_logs = sorted((root / ".snakemake" / "slurm_logs").rglob("*.log"))[-4:]
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-1500:]}" for p in slurm_logs)
+        raise AssertionError(f"snakemake through SLURM failed ({proc.returncode}) after {wall:.0f} s:\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}\n{logs}")
+    return root, jobs, records, proc
+
+
+def rule_of(job: dict) -> str:
+    """The rule of a job, from the plugin's --comment rule_<rule>[_wildcards_<...>]."""
+    comment = job["Comment"][len("rule_"):]
+    return comment.split("_wildcards_", 1)[0]
+
+
+def test_demo_through_slurm_makes_the_figure(slurm_run):
+    root, jobs, _, _ = slurm_run
+    assert (root / "results" / "figures" / "comparison.png").stat().st_size > 1000
+    rules = {rule_of(j) for j in jobs}
+    assert set(GPU_RULES) <= rules, rules
+    assert "figures" not in rules  # a localrule: runs on the submit host, not through sbatch
+    bad = [(j["JobId"], rule_of(j), j.get("JobState")) for j in jobs if j.get("JobState") != "COMPLETED"]
+    assert not bad, bad
+
+
+def test_gpu_rules_asked_slurm_for_gpus(slurm_run):
+    _, jobs, _, _ = slurm_run
+    for rule, n in GPU_RULES.items():
+        mine = [j for j in jobs if rule_of(j) == rule]
+        assert mine, f"no SLURM job of rule {rule}"
+        for j in mine:
+            assert gpus_requested(j) == n, (rule, {k: j.get(k) for k in ("TresPerJob", "TresPerNode", "ReqTRES")})
+            assert j.get("Partition") == "debug"
+            assert j.get("NumNodes") == "1"
+            assert j.get("NumTasks") == "1", (rule, j.get("NumTasks"))  # one task; torchrun starts the ranks
+    finetune = next(j for j in jobs if rule_of(j) == "finetune")
+    assert finetune.get("NumCPUs") == "32"
+    assert finetune.get("TimeLimit") == "12:00:00"
+    assert finetune.get("MinMemoryNode") in ("128000M", "125G")
+
+
+def test_cpu_rules_asked_for_no_gpu(slurm_run):
+    _, jobs, _, _ = slurm_run
+    cpu = [j for j in jobs if rule_of(j) not in GPU_RULES]
+    names = {rule_of(j) for j in cpu}
+    assert {"merge", "build_tiny_llava"} <= names, names
+    assert any(n.startswith(("prep", "post")) for n in names), names  # the overlay's group jobs
+    for j in cpu:
+        assert gpus_requested(j) == 0, (rule_of(j), j.get("TresPerJob"), j.get("ReqTRES"))
+        assert "CUDA" not in j.get("Command", "")
+    merge = next(j for j in cpu if rule_of(j) == "merge")  # set-resources: 8 CPUs, 64 GB, no GPU
+    assert merge.get("NumCPUs") == "8" and merge.get("MinMemoryNode") in ("64000M", "62.50G"), merge
+    tiny = next(j for j in cpu if rule_of(j) == "build_tiny_llava")  # default-resources
+    assert tiny.get("NumCPUs") == "1" and tiny.get("MinMemoryNode") in ("4000M", "3.91G"), tiny
+    assert tiny.get("TimeLimit") == "01:00:00" and tiny.get("Partition") == "debug"
+
+
+def test_each_rule_process_saw_its_gpus(slurm_run):
+    """Inside the job step (srun of the job-step plugin), the rule's script sees the job's GPUs."""
+    _, jobs, records, _ = slurm_run
+    by_job = {j["JobId"]: rule_of(j) for j in jobs}
+    scripts = {}
+    for r in records:  # the rule's own script: snakemake runs it as python .snakemake/scripts/tmpXXX.<name>.py
+        name = Path(r["argv"][0]).name if r["argv"] else ""
+        if r["job"] in by_job and ".snakemake" in (r["argv"][0] if r["argv"] else "") and name.endswith(".py"):
+            scripts.setdefault(by_job[r["job"]], []).append(r)
+    assert set(GPU_RULES) <= set(scripts), (sorted(scripts), records[:5])
+    for rule, recs in scripts.items():
+        want = GPU_RULES.get(rule, 0)
+        for r in recs:
+            seen = [d for d in (r["cuda"] or "").split(",") if d]
+            assert len(seen) == want, (rule, r)
+            assert r["step"] not in (None, "batch"), r  # ran in the job step, not the batch script
