@@ -358,3 +358,30 @@ def test_other_runtime_errors_pass_through(llava, images, monkeypatch):
     monkeypatch.setattr(model, "forward", boom)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         score_answers(model, processor, images[:1])
+
+
+def test_interrupted_scene_leaves_no_csv(llava, images, tmp_path):
+    """Inference killed mid-scene (here: interrupted after the first batch): no ratings file, not
+    even a partial one under another name, so Snakemake reruns exactly that scene."""
+    model, processor = llava
+    views, index, _ = write_views(tmp_path, images)
+    out = tmp_path / "ratings" / "scene.csv"
+    calls = {"n": 0}
+    real_forward = model.forward
+
+    def forward(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 3:  # the first batch (prompt pass + its answer passes) goes through
+            raise KeyboardInterrupt
+        return real_forward(*args, **kwargs)
+
+    model.forward = forward
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model_ratings.rate_scene(None, views, index, out, batch_size=2, progress=False,
+                                     model_and_processor=(model, processor))
+    finally:
+        del model.forward
+    assert calls["n"] > 3
+    assert not out.exists()
+    assert not out.parent.exists() or not list(out.parent.iterdir())

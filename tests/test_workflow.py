@@ -268,3 +268,38 @@ def test_report_includes_the_figures(demo_run):
     names = zipfile.ZipFile(report).namelist()
     assert any(n.endswith("comparison.png") for n in names)
     assert any(n.endswith("gallery.png") for n in names)
+
+
+def test_adding_a_scene_retrains_only_the_folds_that_gain_it(demo_run, tmp_path):
+    """A 4th scene: its own chain, the one fold (of 2) whose training set gains it, and the scenes
+    that fold rates; every other scene keeps its fold (fold = hash of the name)."""
+    from meaningmaps.splits import kfold_assignment
+
+    root, configfile, _ = demo_run
+    make_demo_study(tmp_path / "data4", n_scenes=4)  # scenes 1-3 are the same as the fixture's
+    data = root / "data"
+    added = [data / "images" / "scene_04.jpg", data / "ratings" / "scene_04.mat",
+             data / "maps" / "salience" / "scene_04.png"]
+    fixations = data / "fixations.csv"
+    saved = fixations.read_bytes(), fixations.stat()
+    try:
+        for path in added:
+            shutil.copy(tmp_path / "data4" / path.relative_to(data), path)
+        shutil.copy(tmp_path / "data4" / "fixations.csv", fixations)  # the file holds every scene
+        proc = snakemake(root, configfile, "-n")
+    finally:
+        for path in added:
+            path.unlink(missing_ok=True)
+        fixations.write_bytes(saved[0])
+        os.utime(fixations, ns=(saved[1].st_atime_ns, saved[1].st_mtime_ns))
+    counts = job_counts(proc.stdout)
+    folds = kfold_assignment([f"scene_{i:02d}" for i in range(1, 5)], 2, 0)
+    assert all(folds[s] == f for s, f in {"scene_01": 0, "scene_02": 1, "scene_03": 0}.items())
+    gaining = 1 - folds["scene_04"]
+    rated_by_gaining = [s for s, f in folds.items() if f == gaining]
+    for rule in ("patches", "patch_views", "human_ratings", "qa_scene", "base_ratings", "probe_features",
+                 "center_map", "import_map"):
+        assert counts.get(rule) == 1, (rule, counts)
+    assert counts["finetune"] == counts["merge"] == counts["probe_fit"] == 1, counts
+    assert counts["finetuned_ratings"] == counts["probe_ratings"] == len(rated_by_gaining) + 1, counts
+    assert counts["attention"] == 4 and counts["score_scene"] == 4, counts  # one fixation file for all
