@@ -59,14 +59,9 @@ def sync():
 
 
 def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
+    from model_inference import timed
+
+    return timed(fn, repeats, sync)
 
 
 def peak_mem_reset():

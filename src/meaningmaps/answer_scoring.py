@@ -32,11 +32,10 @@ default, the answer parsed with :func:`meaningmaps.prompting.parse_category`.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import contextlib
 import copy
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd

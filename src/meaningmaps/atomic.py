@@ -50,3 +50,18 @@ def save_csv(path, frame) -> None:
 def save_text(path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def replace_dir(src, dst) -> None:
+    """Rename the finished folder ``src`` onto ``dst``; an existing ``dst`` is moved aside first and
+    removed after, so ``dst`` is never a half-written folder."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    old = None
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -42,7 +42,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import save_text
+from .atomic import replace_dir, save_text
 from .errors import InputError
 from .finetune_data import IGNORE_INDEX, PadCollator, PatchRatingDataset, TrainRow, encode_example, read_rows  # noqa: F401 (re-exported)
 
@@ -488,7 +488,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Pa
     trainer.accelerator.wait_for_everyone()
     if is_main:
         spec.to_json(tmp / "finetune_spec.json")
-        _replace_dir(tmp, spec.adapter_dir)
+        replace_dir(tmp, spec.adapter_dir)
         write_loss_curve(trainer.state.log_history, out / "loss.csv", out / "loss.png")
         save_text(out / "run_info.json", json.dumps({
             "resumed_from": str(resume) if resume is not None else None,
@@ -498,17 +498,6 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Pa
         log.info("adapter written to %s", spec.adapter_dir)
     trainer.accelerator.wait_for_everyone()
     return spec.adapter_dir
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Rename ``src`` onto ``dst`` (an existing ``dst`` is moved aside first, then removed)."""
-    old = None
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def main(argv=None) -> None:

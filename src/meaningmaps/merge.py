@@ -23,6 +23,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .atomic import replace_dir
 from .errors import InputError
 
 log = logging.getLogger("meaningmaps.merge")
@@ -84,13 +85,7 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
         (tmp / "meaningmaps_merge.json").write_text(json.dumps(
             {"base_model": str(base_model), "adapter": str(adapter_dir.resolve()), "dtype": dtype,
              "adapter_trained_on": trained_on}, indent=1) + "\n")
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .answer_scoring import (answer_probabilities, category_rating, generate_answers, probability_columns,
-                             score_answers)
+from .answer_scoring import answer_probabilities, category_rating, generate_answers, probability_columns, score_answers
 from .atomic import save_csv
 from .errors import InputError
 from .prompting import CATEGORIES
