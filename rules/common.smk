@@ -96,12 +96,10 @@ def label_input(wildcards):
     return f"{R}/maps/{src}/{wildcards.scene}.npy"
 
 
-def fold_jsonls(side):
-    def inputs(wildcards):
-        scenes = FOLDS()[wildcards.fold][0 if side == "train" else 1]
-        return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
-
-    return inputs
+def split_jsonls(wildcards):
+    """The per-scene JSONL of a fold's training or test scenes."""
+    scenes = FOLDS()[wildcards.fold][0 if wildcards.side == "train" else 1]
+    return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
 
 
 def train_views(wildcards):

@@ -44,7 +44,7 @@ rule qa_scene:
 rule qa_split:
     """A fold's training or test set, in the LLaVA conversation and the HF messages formats."""
     input:
-        lambda wc: fold_jsonls(wc.side)(wc),
+        split_jsonls,
     output:
         llava=f"{R}/qa/splits/{{fold}}/{{side}}.jsonl",
         hf=f"{R}/qa/splits/{{fold}}/{{side}}.hf.jsonl",
