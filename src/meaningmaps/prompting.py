@@ -3,7 +3,9 @@
 The question is the paper's, word for word. The categories map to the raters' six-point scale:
 "very low" = 1 ... "very high" = 6. The prompt is made by the processor's chat template (for the
 llava-1.5 HF models: ``USER: <image>\\n<question> ASSISTANT:``) and an answer follows it as
-``" <category>"`` plus the end-of-sequence token, in training and in scoring alike.
+``" <category>"``: training supervises those tokens plus the end-of-sequence token; scoring reads
+the probability of the category's tokens (no category is a token prefix of another, so the six
+answers are disjoint events; ``score_answers(append_eos=True)`` also scores the end token).
 """
 
 from __future__ import annotations
