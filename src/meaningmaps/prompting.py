@@ -1,11 +1,18 @@
-"""The rating question, the six answer categories and the chat prompt the model sees.
+"""The rating question, the six answer categories and the prompt the model sees.
 
 The question is the paper's, word for word. The categories map to the raters' six-point scale:
-"very low" = 1 ... "very high" = 6. The prompt is made by the processor's chat template (for the
-llava-1.5 HF models: ``USER: <image>\\n<question> ASSISTANT:``) and an answer follows it as
-``" <category>"``: training supervises those tokens plus the end-of-sequence token; scoring reads
-the probability of the category's tokens (no category is a token prefix of another, so the six
+"very low" = 1 ... "very high" = 6. Two prompt modes (config ``model.prompt``):
+
+* ``llava_v1`` (default, the paper's): the original LLaVA ``conv_llava_v1`` conversation
+  (separator style TWO): ``<system> USER: <image>\\n<question> ASSISTANT:``, with the system prompt
+  :data:`LLAVA_V1_SYSTEM`; in training the answer follows as ``" <category></s>"``;
+* ``chat_template``: the processor's own chat template (llava-hf's llava-1.5 template has no system
+  prompt: ``USER: <image>\\n<question> ASSISTANT:``).
+
+Training supervises the answer's tokens plus the end-of-sequence token; scoring reads the
+probability of the category's tokens (no category is a token prefix of another, so the six
 answers are disjoint events; ``score_answers(append_eos=True)`` also scores the end token).
+Generated answers are read by :func:`parse_category` (whole words, longest category first).
 """
 
 from __future__ import annotations
@@ -29,16 +36,38 @@ LLAVA15_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}")
 
 
+PROMPT_MODES = ("llava_v1", "chat_template")
+# LLaVA's conv_vicuna_v1 / conv_llava_v1 system prompt (llava/conversation.py), word for word.
+LLAVA_V1_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
+                   "helpful, detailed, and polite answers to the user's questions.")
+
+
 def user_message(question: str = QUESTION) -> list[dict]:
     """The one-turn conversation (an image, then the question) in the HF messages layout."""
     return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
 
 
-def prompt_text(processor, question: str = QUESTION) -> str:
-    """The text the model is conditioned on, up to and including ``ASSISTANT:``."""
+def check_prompt_mode(mode: str) -> str:
+    if mode not in PROMPT_MODES:
+        raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, not {mode!r} (config key model.prompt)")
+    return mode
+
+
+def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION) -> str:
+    """The text the model is conditioned on, up to and including ``ASSISTANT:``, with the processor's
+    image placeholder (which the processor expands into the image tokens).
+
+    ``llava_v1``: ``conv_llava_v1.get_prompt()`` of LLaVA for one user turn ``<image>\\n<question>`` and
+    an open assistant turn. ``chat_template``: ``processor.apply_chat_template`` with the generation
+    prompt (a processor without a template gets the llava-1.5 layout without a system prompt).
+    """
+    check_prompt_mode(mode)
+    image = getattr(processor, "image_token", None) or "<image>"
+    if mode == "llava_v1":
+        return f"{LLAVA_V1_SYSTEM} USER: {image}\n{question} ASSISTANT:"
     if getattr(processor, "chat_template", None):
         return processor.apply_chat_template(user_message(question), add_generation_prompt=True, tokenize=False)
-    return f"USER: <image>\n{question} ASSISTANT:"
+    return f"USER: {image}\n{question} ASSISTANT:"
 
 
 def answer_suffix(category: str) -> str:
@@ -48,13 +77,17 @@ def answer_suffix(category: str) -> str:
     return " " + category
 
 
-_PATTERN = re.compile("|".join(re.escape(c) for c in sorted(CATEGORIES, key=len, reverse=True)), re.IGNORECASE)
+# Whole words only, case-insensitive, longest category first; the words of a two-word category may
+# be separated by any run of spaces, line breaks, hyphens or underscores ("somewhat-high").
+_PATTERN = re.compile(
+    r"(?<![A-Za-z0-9])(" + "|".join(r"[\s_-]+".join(map(re.escape, c.split()))
+                                     for c in sorted(CATEGORIES, key=len, reverse=True)) + r")(?![A-Za-z0-9])",
+    re.IGNORECASE)
 
 
 def parse_category(text: str) -> str | None:
-    """The category a generated answer names, matching the longest first ("very low" before "low").
-
-    The first match in the text wins; ``None`` when no category occurs.
-    """
-    m = _PATTERN.search(text.replace(",", " ").replace("'", " ").replace("  ", " "))
-    return m.group(0).lower() if m else None
+    """The category a generated answer names: the first whole-word match in the text, the longest
+    category first at a position ("very low" before "low"), case-insensitive, across punctuation,
+    hyphens and line breaks; ``None`` when no category occurs ("highly", "yellow" name none)."""
+    m = _PATTERN.search(text)
+    return " ".join(re.split(r"[\s_-]+", m.group(1).lower())) if m else None

@@ -22,7 +22,7 @@ import json
 import re
 from pathlib import Path
 
-from .prompting import CATEGORIES, LLAVA15_CHAT_TEMPLATE, QUESTION
+from .prompting import CATEGORIES, LLAVA15_CHAT_TEMPLATE, LLAVA_V1_SYSTEM, QUESTION
 
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
 EXTRA_WORDS = ["USER", "ASSISTANT", "SYSTEM", "the", "a", "patch", "image", "is", "yes", "no"]
@@ -31,8 +31,10 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
 def vocabulary() -> list[str]:
-    """Special tokens first (ids 0..4), then every word and punctuation mark the prompts use."""
-    words = re.findall(r"\w+|[^\w\s]", QUESTION + " " + " ".join(CATEGORIES) + " " + " ".join(EXTRA_WORDS))
+    """Special tokens first (ids 0..4), then every word and punctuation mark the prompts use (both
+    prompt modes: the question, the llava_v1 system prompt, the chat-template roles, the answers)."""
+    text = " ".join([QUESTION, LLAVA_V1_SYSTEM, *CATEGORIES, *EXTRA_WORDS])
+    words = re.findall(r"\w+|[^\w\s]", text)
     vocab = list(SPECIAL_TOKENS)
     for w in words + [":", ".", ",", "'"]:
         if w not in vocab:
