@@ -1,7 +1,8 @@
 """Fine-tuning data: the question-answer rows, one example's tokens and labels, the batch padding.
 
-Loss on the answer only: an example is ``prompt_text(processor) + " <category>" + eos``, and every
-label is -100 except the category's tokens and the end-of-sequence token.
+Loss on the answer only: an example is ``prompt + " <category>" + eos`` (``prompt``: the run's prompt
+text, :func:`meaningmaps.prompting.prompt_text` in the configured mode), and every label is -100
+except the category's tokens and the end-of-sequence token.
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ def read_rows(jsonl, image_root) -> list[TrainRow]:
     return [TrainRow(id=r.id, image=image_root / r.image, answer=r.answer, line=n) for n, r in enumerate(rows, 1)]
 
 
-def encode_example(processor, image, answer: str) -> dict:
+def encode_example(processor, image, answer: str, prompt: str | None = None) -> dict:
     """Token ids, attention mask, labels and pixel values of one (image, answer) pair.
 
-    The text is ``prompt_text(processor) + answer_suffix(answer) + eos``, tokenized by the processor
+    The text is ``prompt + answer_suffix(answer) + eos`` (``prompt`` default: ``prompt_text(processor)``,
+    the llava_v1 mode), tokenized by the processor
     (which expands ``<image>`` into the image tokens). Labels are -100 except on the answer's tokens
     and the end-of-sequence token. The prompt's token ids must be a prefix of the full text's (checked).
     """
     tok = processor.tokenizer
-    prompt = prompt_text(processor)
+    prompt = prompt_text(processor) if prompt is None else prompt
     full = prompt + answer_suffix(answer) + tok.eos_token
     enc = processor(images=image, text=full, return_tensors="pt")
     ids = enc["input_ids"][0]
@@ -69,12 +71,13 @@ def encode_example(processor, image, answer: str) -> dict:
 
 
 class PatchRatingDataset:
-    """Map-style dataset over :func:`read_rows`; items are :func:`encode_example` dicts."""
+    """Map-style dataset over :func:`read_rows`; items are :func:`encode_example` dicts (one prompt for all)."""
 
-    def __init__(self, jsonl, image_root, processor):
+    def __init__(self, jsonl, image_root, processor, prompt: str | None = None):
         self.jsonl = Path(jsonl)
         self.rows = read_rows(jsonl, image_root)
         self.processor = processor
+        self.prompt = prompt_text(processor) if prompt is None else prompt
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -88,7 +91,7 @@ class PatchRatingDataset:
                 image = im.convert("RGB")
         except OSError as exc:
             raise InputError(self.jsonl, f"line {row.line}: image {row.image} could not be read ({exc}).") from exc
-        return encode_example(self.processor, image, row.answer)
+        return encode_example(self.processor, image, row.answer, self.prompt)
 
 
 class PadCollator:
