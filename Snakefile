@@ -12,7 +12,13 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from meaningmaps.config import SCHEMA_PATH, check_source_names, scale_specs, validate_config  # noqa: E402
+from meaningmaps.config import (  # noqa: E402
+    SCHEMA_PATH,
+    apply_finetune_recipe,
+    check_source_names,
+    scale_specs,
+    validate_config,
+)
 from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
 from meaningmaps.folds import model_folds, rating_fold  # noqa: E402
 
@@ -27,6 +33,7 @@ if not workflow.config_settings.configfiles:
 # Fail in the first second on a typo, naming the key (ours: one line), then let Snakemake's own
 # validation fill the schema's defaults into the config.
 validate_config(config, "config")
+apply_finetune_recipe(config)  # model.finetune.recipe: before the defaults are filled in
 validate(config, schema=str(SCHEMA_PATH))
 
 R = config["results"].rstrip("/")

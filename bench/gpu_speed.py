@@ -180,10 +180,11 @@ def section_train(model, processor, n_params, a, peak_flops):
     os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=os.environ.get("MASTER_PORT", "29517"))
     spec = FinetuneSpec(base_model="in-memory random LLaVA-1.5-7B shape", train_jsonl=str(work / "train.jsonl"),
-                        image_root=str(work / "images"), output_dir=str(work / "out"), max_steps=a.train_steps,
-                        per_device_batch=a.train_batch, save_steps=10**6, logging_steps=1, bf16=True,
-                        gradient_checkpointing=not a.no_checkpointing, zero_stage=2, dataloader_workers=4,
-                        lora_r=a.lora_r, lora_alpha=2 * a.lora_r, warmup_ratio=0.03)
+                        image_root=str(work / "images"), output_dir=str(work / "out"),
+                        settings=dict(max_steps=a.train_steps, per_device_batch=a.train_batch, save_steps=10**6,
+                                      logging_steps=1, bf16=True, gradient_checkpointing=not a.no_checkpointing,
+                                      zero_stage=2, dataloader_workers=4, lora_r=a.lora_r, lora_alpha=2 * a.lora_r,
+                                      warmup_ratio=0.03))
     ds = PatchRatingDataset(spec.train_jsonl, spec.image_root, processor)
     tokens_per_sample = statistics.mean(len(ds[i]["input_ids"]) for i in range(4))
     steps = []

@@ -106,5 +106,28 @@ def train_views(wildcards):
     return expand(f"{R}/qa/images/{{scene}}", scene=FOLDS()[wildcards.fold][0])
 
 
+def heldout_inputs(wildcards):
+    """The fold's held-out rows and views, for its held-out loss only. ancient(): the fold never
+    trains on them, so a change to a held-out scene does not retrain it (loss.png then shows the
+    held-out loss of the data it was trained beside)."""
+    test = FOLDS()[wildcards.fold][1]
+    if not (test and MODEL["finetune"]["eval_heldout"]):
+        return {}
+    return dict(heldout=ancient(f"{R}/qa/splits/{wildcards.fold}/test.jsonl"),
+                heldout_views=[ancient(v) for v in expand(f"{R}/qa/images/{{scene}}", scene=test)])
+
+
+def view_settings():
+    """How the model views are made and prompted: what a trained model's card must agree with."""
+    return dict(prompt_mode=MODEL["prompt"], image_aspect=MODEL["image_aspect"], pad_fill=MODEL["pad_fill"],
+                background=MODEL["background"])
+
+
+def model_record(wildcards):
+    """What the model card of a fold's model records besides the run itself."""
+    return dict(view_settings(), fold=wildcards.fold, scheme=MODEL["scheme"], labels=MODEL["labels"],
+                scales=SPECS)
+
+
 def scene_model_inputs(wildcards):
     return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")

@@ -1,13 +1,17 @@
 # LoRA fine-tuning (HF Trainer + DeepSpeed) of one fold's model, then a standalone merged model.
-# Modules: src/meaningmaps/finetune.py (worker), finetune_launch.py (torchrun/srun), merge.py
-# Checkpoints live in models/<fold>/checkpoints (not an output): a killed job resumes from the
-# latest one; they are discarded when the training data or settings change.
+# Modules: src/meaningmaps/finetune.py (worker), finetune_launch.py (torchrun/srun),
+# finetune_settings.py (model.finetune, from the config schema), finetune_checkpoints.py, merge.py
+# Checkpoints live in models/<fold>/checkpoints/<run digest> (not an output): a killed job resumes
+# from the latest one; a run whose training data (content), prompt, settings or base model differ
+# discards them and trains from scratch; a finished run removes them.
 
 
 rule finetune:
     input:
+        unpack(heldout_inputs),
         train=f"{R}/qa/splits/{{fold}}/train.jsonl",
         views=train_views,
+        prompt=f"{R}/qa/prompt.txt",
         base=BASE_INPUT,
     output:
         adapter=directory(f"{R}/models/{{fold}}/adapter"),
@@ -18,6 +22,8 @@ rule finetune:
         image_root=f"{R}/qa/images",
         out_dir=f"{R}/models/{{fold}}",
         settings=MODEL["finetune"],
+        prompt_mode=MODEL["prompt"],
+        record=model_record,
     log:
         f"{R}/logs/finetune/{{fold}}.log",
     benchmark:
@@ -29,7 +35,7 @@ rule finetune:
 
 
 rule merge:
-    """Adapter loaded onto a fresh base and merged into a standalone safetensors model."""
+    """Adapter loaded onto a fresh base and merged into a standalone safetensors model (with its card)."""
     input:
         adapter=f"{R}/models/{{fold}}/adapter",
         base=BASE_INPUT,

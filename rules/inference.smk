@@ -9,11 +9,14 @@ rule base_ratings:
     input:
         unpack(scene_model_inputs),
         base=BASE_INPUT,
+        prompt=f"{R}/qa/prompt.txt",
     output:
         f"{R}/ratings/base/{{scene}}.csv",
     params:
         model=base_model,
         settings=INFERENCE,
+        expect=view_settings(),
+        trained=False,
     log:
         f"{R}/logs/ratings/base/{{scene}}.log",
     benchmark:
@@ -25,14 +28,19 @@ rule base_ratings:
 
 
 rule finetuned_ratings:
+    """Rated by the merged model of the fold that held the scene out; its card must agree with the
+    prompt and the views (model.prompt, model.image_aspect, model.pad_fill, model.background)."""
     input:
         unpack(scene_model_inputs),
         model=lambda wc: f"{R}/models/{fold_of(wc)}/merged",
+        prompt=f"{R}/qa/prompt.txt",
     output:
         f"{R}/ratings/finetuned/{{scene}}.csv",
     params:
         model=lambda wc, input: input.model,
         settings=INFERENCE,
+        expect=view_settings(),
+        trained=True,
     log:
         f"{R}/logs/ratings/finetuned/{{scene}}.log",
     benchmark:

@@ -1,14 +1,23 @@
 # The base model: a hub id or a local folder (config model.base), or a tiny random LLaVA that
-# this rule writes there for the offline demo and tests (config model.build_tiny).
+# this rule writes there for the offline demo and tests (config model.build_tiny; with
+# model.build_tiny.tokenizer it has LLaVA-1.5's own text vocabulary).
 # Module: src/meaningmaps/tiny_llava.py (and model_loading.py for the checks every model job makes)
 
 if MODEL_SOURCES and MODEL["build_tiny"]:
+    from meaningmaps.tiny_llava import tokenizer_file
+
+    TINY = MODEL["build_tiny"]
+    # The tokenizer file is an input (a changed file rebuilds the model); a wrong path fails here,
+    # while the DAG is built, with an error naming the config key.
+    TINY_TOKENIZER = [str(tokenizer_file(TINY["tokenizer"]))] if TINY.get("tokenizer") else []
 
     rule build_tiny_llava:
+        input:
+            tokenizer=TINY_TOKENIZER,
         output:
             directory(BASE),
         params:
-            shape=MODEL["build_tiny"],
+            shape={k: v for k, v in TINY.items() if k != "tokenizer"},
         log:
             f"{R}/logs/build_tiny_llava.log",
         conda:

@@ -3,14 +3,23 @@
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 
+# The pad colour "processor" is the base model's image-processor mean: only then is the base an input.
+VIEWS_NEED_BASE = MODEL["image_aspect"] == "pad" and MODEL["pad_fill"] == "processor"
+
+
 rule patch_views:
-    """Each RGBA patch composited on the configured background: exactly the image the model sees."""
+    """Each RGBA patch composited on the configured background and, under model.image_aspect pad,
+    pasted on a square of model.pad_fill (LLaVA-1.5's expand2square): exactly the image the model sees."""
     input:
         patches=f"{R}/patches/{{scene}}",
+        base=BASE_INPUT if VIEWS_NEED_BASE else [],
     output:
         directory(f"{R}/qa/images/{{scene}}"),
     params:
         background=MODEL["background"],
+        aspect=MODEL["image_aspect"],
+        pad_fill=MODEL["pad_fill"],
+        model=lambda wildcards, input: base_model(wildcards, input) if VIEWS_NEED_BASE else None,
     log:
         f"{R}/logs/patch_views/{{scene}}.log",
     conda:
@@ -56,3 +65,21 @@ rule qa_split:
         "../envs/model.yaml"
     script:
         "../scripts/qa_split.py"
+
+
+rule prompt:
+    """The exact prompt text (with its image placeholder) that training and rating use: model.prompt
+    (llava_v1, the paper's conversation, or the processor's chat_template). No newline is added."""
+    input:
+        base=BASE_INPUT,
+    output:
+        f"{R}/qa/prompt.txt",
+    params:
+        model=base_model,
+        mode=MODEL["prompt"],
+    log:
+        f"{R}/logs/prompt.log",
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../scripts/prompt.py"

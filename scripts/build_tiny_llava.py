@@ -1,4 +1,8 @@
-"""Rule build_tiny_llava: write a tiny random LLaVA where model.base points (offline demo/tests)."""
+"""Rule build_tiny_llava: write a tiny random LLaVA where model.base points (offline demo/tests).
+
+With the input ``tokenizer`` (config model.build_tiny.tokenizer) the model gets LLaVA-1.5's own text
+vocabulary; without it, the small word-level one.
+"""
 import sys
 from pathlib import Path
 
@@ -9,4 +13,6 @@ from meaningmaps.tiny_llava import build_tiny_llava_atomic  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    print(build_tiny_llava_atomic(sm.output[0], **sm.params.shape))
+    given = sm.input.get("tokenizer", [])
+    tokenizer = given if isinstance(given, str) else (given[0] if given else None)
+    print(build_tiny_llava_atomic(sm.output[0], tokenizer=tokenizer, **sm.params.shape))

@@ -10,11 +10,10 @@ from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    settings = dict(sm.params.settings)
-    cpu_ranks = settings.pop("cpu_ranks")
     spec = FinetuneSpec(base_model=sm.params.base, train_jsonl=sm.input.train, image_root=sm.params.image_root,
-                        output_dir=sm.params.out_dir, **settings)
-    spec_path = Path(sm.params.out_dir) / "spec.json"
-    spec.to_json(spec_path)
-    adapter = launch(spec_path, cpu_ranks=cpu_ranks, stdout=sys.stdout)
+                        output_dir=sm.params.out_dir, prompt_mode=sm.params.prompt_mode,
+                        prompt=Path(sm.input.prompt).read_text(), eval_jsonl=sm.input.get("heldout"),
+                        settings=dict(sm.params.settings), record=dict(sm.params.record))
+    spec_path = spec.to_json(Path(sm.params.out_dir) / "spec.json")  # the run's one spec file
+    adapter = launch(spec_path, cpu_ranks=spec.cpu_ranks, stdout=sys.stdout)
     print(f"adapter: {adapter}")

@@ -1,13 +1,27 @@
-"""Rule patch_views: every patch of one scene composited on the configured background."""
+"""Rule patch_views: every patch of one scene as the model sees it (composited, padded to square under pad)."""
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 
-from meaningmaps.qa_jsonl import write_scene_views  # noqa: E402
+from meaningmaps.qa_jsonl import resolve_pad_fill, write_scene_views  # noqa: E402
 from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    index = write_scene_views(sm.input.patches, sm.output[0], sm.params.background)
-    print(f"{len(index)} patch views on {sm.params.background}")
+    aspect, pad_fill = sm.params.aspect, sm.params.pad_fill
+    fill = resolve_pad_fill(aspect, pad_fill, sm.params.model)
+    index = write_scene_views(sm.input.patches, sm.output[0], sm.params.background, aspect=aspect, fill=fill)
+    print(f"{len(index)} patch views on {sm.params.background}, image_aspect {aspect}")
+    if aspect == "pad":
+        source = f"the image processor mean of {sm.params.model}" if pad_fill == "processor" else "model.pad_fill"
+        print(f"pad fill {list(fill)} ({source})")
+    for scale, part in index.groupby("scale", sort=False):
+        odd = part[part["patch_width"] != part["patch_height"]]
+        verb = "padded to square" if aspect == "pad" else "left non-square"
+        line = f"{scale}: {len(odd)} of {len(part)} views {verb}"
+        if len(odd):
+            tense = "would have cut" if aspect == "pad" else "cuts"
+            line += (f"; the processor's centre crop {tense} median {odd['crop_cut'].median():.1%}, "
+                     f"max {odd['crop_cut'].max():.1%} of their visible circle")
+        print(line)

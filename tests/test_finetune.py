@@ -65,22 +65,31 @@ def processor(tiny_llava_dir):
     return AutoProcessor.from_pretrained(tiny_llava_dir)
 
 
-def make_spec(tiny_llava_dir, patch_data, out: Path, **over) -> Path:
+def make_spec(tiny_llava_dir, patch_data, out: Path, eval_jsonl=None, **over) -> Path:
     jsonl, images = patch_data
-    fields = dict(base_model=str(tiny_llava_dir), train_jsonl=str(jsonl), image_root=str(images),
-                  output_dir=str(out), seed=0, lora_r=4, lora_alpha=8, lora_dropout=0.05,
-                  learning_rate=5e-3, projector_lr=2e-3, max_steps=6, save_steps=2, save_total_limit=None,
-                  per_device_batch=2, warmup_ratio=0.0, dataloader_workers=0, logging_steps=1)
-    fields.update(over)
-    return FinetuneSpec(**fields).to_json(out.parent / f"{out.name}.spec.json")
+    settings = dict(seed=0, lora_r=4, lora_alpha=8, lora_dropout=0.05, learning_rate=5e-3, projector_lr=2e-3,
+                    max_steps=6, save_steps=2, save_total_limit=None, per_device_batch=2, warmup_ratio=0.0,
+                    dataloader_workers=0, logging_steps=1)
+    settings.update(over)
+    spec = FinetuneSpec(base_model=str(tiny_llava_dir), train_jsonl=str(jsonl), image_root=str(images),
+                        output_dir=str(out), eval_jsonl=None if eval_jsonl is None else str(eval_jsonl),
+                        settings=settings)
+    return spec.to_json(out.parent / f"{out.name}.spec.json")
 
 
 @pytest.fixture(scope="module")
 def main_run(tiny_llava_dir, patch_data, tmp_path_factory):
-    """The uninterrupted reference run: 1 rank, ZeRO-2, 6 steps, checkpoints every 2."""
+    """The uninterrupted reference run: 1 rank, ZeRO-2, 6 steps, checkpoints every 2, held-out loss
+    on the first 6 rows (as a stand-in held-out set)."""
     out = tmp_path_factory.mktemp("runs") / "main"
-    launch(make_spec(tiny_llava_dir, patch_data, out), cpu_ranks=1)
+    held = out.parent / "heldout.jsonl"
+    held.write_text("".join(patch_data[0].read_text().splitlines(keepends=True)[:6]))
+    launch(make_spec(tiny_llava_dir, patch_data, out, eval_jsonl=held), cpu_ranks=1)
     return out
+
+
+def checkpoint_dirs(out: Path) -> list[Path]:
+    return sorted((out / "checkpoints").glob("*/checkpoint-*"))
 
 
 def load_adapter(path: Path) -> dict:
@@ -104,31 +113,89 @@ def mean_answer_loss(model, dataset) -> float:
 
 
 def test_spec_json_round_trip_and_checks(tmp_path):
+    from meaningmaps.config import load_schema
+
     spec = FinetuneSpec(base_model="m", train_jsonl="t.jsonl", image_root="img", output_dir="out",
-                        zero_stage=3, train_projector=False, save_total_limit=None)
+                        settings={"zero_stage": 3, "train_projector": False, "save_total_limit": None})
     back = FinetuneSpec.from_json(spec.to_json(tmp_path / "s.json"))
     assert back == spec
+    # every default comes from the config schema (the one source), e.g. the LLaVA-1.5 LoRA recipe's
+    schema = load_schema()["properties"]["model"]["properties"]["finetune"]["properties"]
+    assert set(spec.settings) == set(schema)
+    for key, prop in schema.items():
+        if key not in ("zero_stage", "train_projector", "save_total_limit"):
+            assert spec.settings[key] == prop["default"], key
     assert (spec.lora_r, spec.lora_alpha, spec.lora_dropout, spec.learning_rate, spec.projector_lr,
-            spec.lr_scheduler, spec.warmup_ratio, spec.per_device_batch, spec.bf16, spec.weight_decay) == \
-        (128, 256, 0.05, 2e-4, 2e-5, "cosine", 0.03, 16, True, 0.0)
+            spec.lr_scheduler, spec.warmup_ratio, spec.per_device_batch, spec.bf16, spec.logging_steps,
+            spec.max_grad_norm, spec.dataloader_workers) == (128, 256, 0.05, 2e-4, 2e-5, "cosine", 0.03, 16, True,
+                                                             10, 1.0, 4)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**spec.to_dict(), "lora_rank": 4}))
     with pytest.raises(InputError, match="unknown field"):
         FinetuneSpec.from_json(bad)
-    bad.write_text(json.dumps({**spec.to_dict(), "zero_stage": 1}))
-    with pytest.raises(InputError, match="zero_stage") as err:
-        FinetuneSpec.from_json(bad)
-    assert str(bad) in str(err.value)
+    for key, value, says in (("zero_stage", 1, "model.finetune.zero_stage"), ("lora_rank", 4, "lora_rank"),
+                             ("max_steps", 0, "model.finetune.max_steps")):
+        bad.write_text(json.dumps({**spec.to_dict(), "settings": {key: value}}))
+        with pytest.raises(InputError, match=says) as err:
+            FinetuneSpec.from_json(bad)
+        assert str(bad) in str(err.value)
 
 
-def test_resume_refuses_changed_settings(tmp_path):
-    from meaningmaps.finetune import _check_resumable
+def test_paper_recipe_and_effective_batch():
+    from meaningmaps.config import validate_config
+    from meaningmaps.finetune_settings import finetune_settings, grad_accum_for
 
-    spec = FinetuneSpec(base_model="m", train_jsonl="t.jsonl", image_root="img", output_dir=str(tmp_path))
-    copy = spec.to_json(tmp_path / "finetune_spec.json")
-    _check_resumable(FinetuneSpec(**{**spec.to_dict(), "save_steps": 7, "dataloader_workers": 0}), copy)
-    with pytest.raises(InputError, match="learning_rate"):
-        _check_resumable(FinetuneSpec(**{**spec.to_dict(), "learning_rate": 1e-3}), copy)
+    paper = finetune_settings({"recipe": "paper"})
+    assert (paper["learning_rate"], paper["epochs"], paper["per_device_batch"], paper["effective_batch"],
+            paper["zero_stage"], paper["lora_r"], paper["lora_alpha"]) == (2e-5, 2, 4, 24, 3, 128, 256)
+    assert finetune_settings({"recipe": "paper", "epochs": 1})["epochs"] == 1  # the config's keys win
+    assert grad_accum_for(paper, 6) == 1 and grad_accum_for(paper, 1) == 6 and grad_accum_for(paper, 2) == 3
+    with pytest.raises(InputError, match="per_device_batch to one of") as err:
+        grad_accum_for(paper, 4)  # 24 / (4 x 4) is not whole
+    assert "[1, 2, 3, 6]" in str(err.value)
+    assert grad_accum_for(finetune_settings({"grad_accum": 3}), 4) == 3
+    # through the config, as the Snakefile does it (the recipe before the defaults)
+    cfg = validate_config({"model": {"finetune": {"recipe": "paper", "zero_stage": 2}}})
+    assert cfg["model"]["finetune"]["learning_rate"] == 2e-5 and cfg["model"]["finetune"]["zero_stage"] == 2
+    assert validate_config({})["model"]["finetune"]["learning_rate"] == 2e-4
+
+
+def test_run_digest_follows_content_not_paths(tmp_path, patch_data, tiny_llava_dir):
+    """The checkpoint key: changed content (a label, one image's pixels), a result-changing setting,
+    the rank count or the prompt give a new key; a result-neutral setting does not."""
+    import shutil
+
+    from meaningmaps.finetune_checkpoints import run_digest
+
+    data = tmp_path / "data"
+    shutil.copytree(patch_data[1], data / "images")
+    shutil.copy(patch_data[0], data / "train.jsonl")
+
+    def spec(**over):
+        fields = dict(base_model=str(tiny_llava_dir), train_jsonl=str(data / "train.jsonl"),
+                      image_root=str(data / "images"), output_dir=str(tmp_path / "out"))
+        return FinetuneSpec(**{**fields, **over})
+
+    key = run_digest(spec(), 1)
+    assert run_digest(spec(output_dir=str(tmp_path / "elsewhere")), 1) == key
+    assert run_digest(spec(settings={"save_steps": 7, "logging_steps": 1, "dataloader_workers": 0}), 1) == key
+    assert run_digest(spec(settings={"learning_rate": 1e-3}), 1) != key
+    assert run_digest(spec(), 2) != key
+    assert run_digest(spec(prompt_mode="chat_template"), 1) != key
+    image = data / "images" / "scene" / "fine_3.png"
+    saved = image.read_bytes()
+    from PIL import Image
+
+    with Image.open(image) as im:
+        pixels = np.asarray(im).copy()
+    pixels[0, 0] ^= 1
+    Image.fromarray(pixels).save(image)
+    assert run_digest(spec(), 1) != key
+    image.write_bytes(saved)
+    assert run_digest(spec(), 1) == key
+    rows = (data / "train.jsonl").read_text()
+    (data / "train.jsonl").write_text(rows.replace('"value": "low"}', '"value": "high"}', 1))
+    assert rows != (data / "train.jsonl").read_text() and run_digest(spec(), 1) != key
 
 
 def test_reader_names_file_and_line(tmp_path, patch_data):
@@ -345,14 +412,25 @@ def test_one_rank_zero2_learns_and_writes_outputs(main_run, tiny_llava_dir, patc
     assert info["optimizer_groups"][0]["name"] == "lora"
 
     loss = pd.read_csv(main_run / "loss.csv")
-    assert list(loss.columns) == ["step", "epoch", "loss", "learning_rate", "grad_norm"]
+    assert list(loss.columns) == ["step", "epoch", "loss", "learning_rate", "grad_norm", "eval_loss"]
     assert loss["step"].tolist() == [1, 2, 3, 4, 5, 6]
     assert loss[["loss", "grad_norm", "learning_rate"]].notna().all().all()
+    # the held-out loss at the last step (6 steps stop inside the first epoch), and the references
+    assert loss["eval_loss"].notna().tolist() == [False] * 5 + [True]
+    ref = info["reference_loss"]
+    answers = [json.loads(line)["conversations"][1]["value"] for line in patch_data[0].open()]
+    freq = {c: answers.count(c) / len(answers) for c in CATEGORIES}
+    n_tok = {c: len(c.split()) + 1 for c in CATEGORIES}  # the words and </s>
+    assert ref["train"] == pytest.approx(sum(-math.log(freq[a]) for a in answers) / sum(n_tok[a] for a in answers))
+    assert ref["heldout"] == pytest.approx(sum(-math.log(freq[a]) for a in answers[:6])
+                                           / sum(n_tok[a] for a in answers[:6]))
+    card = json.loads((adapter / "meaningmaps_card.json").read_text())
+    assert card["prompt_mode"] == "llava_v1" and card["prompt"] == prompt_text(processor)
+    assert card["base_model"] == str(tiny_llava_dir) and card["run_digest"] == info["run_digest"]
     assert loss["learning_rate"].iloc[0] == pytest.approx(5e-3)  # cosine from the peak, no warmup here
     assert loss["learning_rate"].is_monotonic_decreasing
     assert (main_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in (main_run / "checkpoints").iterdir()) == \
-        ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
+    assert not (main_run / "checkpoints").exists()  # a finished run leaves nothing to resume
 
     # the answer loss on the (memorisable) training data went down
     dataset = PatchRatingDataset(*patch_data, processor)
@@ -365,12 +443,13 @@ def test_one_rank_zero2_learns_and_writes_outputs(main_run, tiny_llava_dir, patc
 
 def test_resume_after_kill_matches_uninterrupted_run(main_run, tiny_llava_dir, patch_data, tmp_path, capfd):
     out = tmp_path / "resumed"
-    spec = make_spec(tiny_llava_dir, patch_data, out)
+    held = main_run.parent / "heldout.jsonl"
+    spec = make_spec(tiny_llava_dir, patch_data, out, eval_jsonl=held)
     with pytest.raises(FinetuneFailed, match="checkpoint-4") as err:
         launch(spec, env={**os.environ, ABORT_ENV: "4"})
     assert err.value.returncode != 0
-    assert latest_checkpoint(out / "checkpoints") == out / "checkpoints" / "checkpoint-4"
-    assert not (out / "checkpoints" / "checkpoint-6").exists() and not (out / "adapter").exists()
+    assert [p.name for p in checkpoint_dirs(out)] == ["checkpoint-2", "checkpoint-4"]
+    assert not (out / "adapter").exists()
     capfd.readouterr()
 
     launch(spec)
@@ -378,14 +457,44 @@ def test_resume_after_kill_matches_uninterrupted_run(main_run, tiny_llava_dir, p
     assert "resuming from checkpoint" in logs.out + logs.err and "checkpoint-4" in logs.out + logs.err
     info = json.loads((out / "run_info.json").read_text())
     assert Path(info["resumed_from"]).name == "checkpoint-4" and info["global_step"] == 6
-    state = json.loads((out / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
-    assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4, 5, 6]
+    assert not (out / "checkpoints").exists()
+    loss = pd.read_csv(out / "loss.csv")
+    assert loss["step"].tolist() == [1, 2, 3, 4, 5, 6]
 
     # same seed, same result: adapter and losses equal to the uninterrupted run
     assert max_rel_diff(load_adapter(out), load_adapter(main_run)) < 1e-5
-    a, b = pd.read_csv(out / "loss.csv"), pd.read_csv(main_run / "loss.csv")
-    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
-    np.testing.assert_allclose(a["learning_rate"], b["learning_rate"], rtol=1e-9)
+    b = pd.read_csv(main_run / "loss.csv")
+    np.testing.assert_allclose(loss["loss"], b["loss"], rtol=1e-5)
+    np.testing.assert_allclose(loss["learning_rate"], b["learning_rate"], rtol=1e-9)
+    np.testing.assert_allclose(loss["eval_loss"], b["eval_loss"], rtol=1e-5)
+
+
+def test_changed_data_discards_checkpoints_and_trains_from_scratch(tiny_llava_dir, patch_data, tmp_path, capfd):
+    """The bug this guards against: checkpoints outlived a data change and were resumed, giving the
+    old model. A rerun on other data must discard them (and say so) and train from scratch."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(patch_data[1], data / "images")
+    shutil.copy(patch_data[0], data / "train.jsonl")
+    out = tmp_path / "run"
+    spec = make_spec(tiny_llava_dir, (data / "train.jsonl", data / "images"), out)
+    with pytest.raises(FinetuneFailed):
+        launch(spec, env={**os.environ, ABORT_ENV: "4"})
+    assert len(checkpoint_dirs(out)) == 2
+    # every label moves one category up (the last wraps round)
+    rows = [json.loads(line) for line in (data / "train.jsonl").open()]
+    for r in rows:
+        r["conversations"][1]["value"] = CATEGORIES[(CATEGORIES.index(r["conversations"][1]["value"]) + 1) % 6]
+    (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    capfd.readouterr()
+    launch(spec)
+    logs = capfd.readouterr()
+    text = logs.out + logs.err
+    assert "discarded the checkpoints of another run" in text and "resuming" not in text
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["resumed_from"] is None and info["global_step"] == 6
+    assert not (out / "checkpoints").exists()
 
 
 def test_two_ranks_gloo_zero2(tiny_llava_dir, patch_data, tmp_path):

@@ -20,7 +20,7 @@ def adapter_dir(tiny_llava_dir, tmp_path_factory):
     from transformers import LlavaForConditionalGeneration
 
     spec = FinetuneSpec(base_model=str(tiny_llava_dir), train_jsonl="-", image_root="-", output_dir="-",
-                        lora_r=4, lora_alpha=8, train_projector=True)
+                        settings=dict(lora_r=4, lora_alpha=8, train_projector=True))
     model = add_lora(LlavaForConditionalGeneration.from_pretrained(tiny_llava_dir), spec)
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():

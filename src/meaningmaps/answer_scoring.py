@@ -245,8 +245,8 @@ def score_answers(model, processor, images, batch_size: int = 16, categories: Se
                   append_eos: bool = False) -> np.ndarray:
     """``[n, n_answers]`` float64 log-probabilities of each whole answer given the prompt and image.
 
-    ``images``: PIL images (any size; the processor resizes and crops them). ``prompts``: one prompt
-    for all (default :func:`prompt_text`) or one per image. ``answer_ids``: explicit token id
+    ``images``: PIL images (the model views, handed to the processor as they are). ``prompts``: one
+    prompt for all (default :func:`prompt_text`, the llava_v1 mode) or one per image. ``answer_ids``: explicit token id
     sequences to score instead of the categories (tests use this). Out of memory raises
     :class:`InferenceOOMError` naming half the batch size.
     """

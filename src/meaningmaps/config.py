@@ -34,10 +34,21 @@ def _fill_defaults(instance: dict, schema: dict, root: dict) -> None:
             _fill_defaults(instance[key], sub, root)
 
 
+def apply_finetune_recipe(config: dict) -> dict:
+    """In place: the ``model.finetune.recipe`` values for the keys the config leaves unset. Must run
+    before the schema's defaults are filled (else every key looks set). Returns ``config``."""
+    from .finetune_settings import apply_recipe
+
+    model = config.get("model") if isinstance(config, dict) else None
+    if isinstance(model, dict) and isinstance(model.get("finetune"), dict):
+        model["finetune"] = apply_recipe(model["finetune"])
+    return config
+
+
 def validate_config(config: dict, source=None) -> dict:
     """Validate ``config`` against the schema, fill defaults, and check cross-key rules."""
     schema = load_schema()
-    config = copy.deepcopy(config or {})
+    config = apply_finetune_recipe(copy.deepcopy(config or {}))
     _fill_defaults(config, schema, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))

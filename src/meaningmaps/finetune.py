@@ -11,15 +11,20 @@ One run is described by a :class:`FinetuneSpec` (a JSON file). Each rank of a di
   multimodal projector is trained in full (peft ``modules_to_save``) at its own learning rate
   (``projector_lr``, the LLaVA-1.5 recipe) unless ``train_projector`` is off.
 * **Data**: a JSONL in the LLaVA conversation format, one row per patch (see :func:`read_rows`). Each
-  row becomes ``prompt_text(processor) + answer_suffix(category) + eos``; the loss is on the answer
-  tokens and the end-of-sequence token only (every prompt and image token is labelled -100).
+  row becomes ``prompt + answer_suffix(category) + eos`` (the run's prompt text, ``qa/prompt.txt`` in
+  the workflow); the loss is on the answer tokens and the end-of-sequence token only (every prompt and
+  image token is labelled -100). The fold's held-out rows give a held-out loss after every epoch.
 * **Training**: the HF ``Trainer`` with DeepSpeed ZeRO-2 (ZeRO-3 as an option), the optimizer made by
   the Trainer (torch AdamW, two learning rates, see :class:`LlavaLoraTrainer`), cosine schedule with
   warmup, activation checkpointing of the language model, bf16 on GPUs (fp32 on the CPU).
-* **Checkpoints** every ``save_steps`` into ``output_dir/checkpoints``; a rerun of the same spec
-  resumes from the latest complete checkpoint (a preempted SLURM job is simply requeued).
-* **Result**: ``output_dir/adapter`` (peft ``save_pretrained``; gathered across ranks under ZeRO-3),
-  ``output_dir/loss.csv`` and ``output_dir/loss.png``, ``output_dir/run_info.json``.
+* **Settings**: ``spec.settings``, the ``model.finetune`` keys; the config schema is their one source
+  (:mod:`meaningmaps.finetune_settings`).
+* **Checkpoints** every ``save_steps`` into ``output_dir/checkpoints/<run digest>``; a rerun resumes
+  only an interrupted run with the same inputs, settings and base model, and discards any other
+  (:mod:`meaningmaps.finetune_checkpoints`); a finished run removes them.
+* **Result**: ``output_dir/adapter`` (peft ``save_pretrained``; gathered across ranks under ZeRO-3) with
+  its model card (:mod:`meaningmaps.model_card`), ``output_dir/loss.csv`` and ``output_dir/loss.png``
+  (training and held-out loss, and the label-frequency reference), ``output_dir/run_info.json``.
 
 On a CPU-only machine (tests) the ranks talk over gloo: accelerate's own set-up would leave the
 DeepSpeed process-group backend unset and see a single process, so the worker creates the
@@ -39,12 +44,16 @@ import re
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import replace_dir, save_text
 from .errors import InputError
+from .finetune_checkpoints import KEY_LENGTH, discard_other_runs, latest_checkpoint, run_digest
 from .finetune_data import IGNORE_INDEX, PadCollator, PatchRatingDataset, TrainRow, encode_example, read_rows  # noqa: F401 (re-exported)
+from .finetune_settings import finetune_settings, grad_accum_for
+from .prompting import PROMPT_MODES
 
 log = logging.getLogger("meaningmaps.finetune")
 
@@ -56,9 +65,7 @@ LORA_TARGET_REGEX = (r"(?:.*\.)?language_model\.(?:.*\.)?layers\.\d+\."
                      r"(?:self_attn\.(?:q_proj|k_proj|v_proj|o_proj)|mlp\.(?:gate_proj|up_proj|down_proj))")
 PROJECTOR_MODULE = "multi_modal_projector"
 ABORT_ENV = "MEANINGMAPS_FINETUNE_ABORT_AFTER_SAVE"  # tests: exit hard once the checkpoint of that step is saved
-# Spec fields that may change between a run and its resumption (they do not change the result).
-RESUMABLE_CHANGES = frozenset({"dataloader_workers", "save_total_limit", "save_steps", "logging_steps",
-                               "output_dir"})
+PAUSE_ENV = "MEANINGMAPS_FINETUNE_PAUSE_AFTER_SAVE"  # tests: rank 0 sleeps once that checkpoint is saved (a job to kill)
 
 
 # --------------------------------------------------------------------------------------------- spec
@@ -66,72 +73,49 @@ RESUMABLE_CHANGES = frozenset({"dataloader_workers", "save_total_limit", "save_s
 
 @dataclass
 class FinetuneSpec:
-    """Everything one fine-tuning run needs; stored as JSON (:meth:`to_json` / :meth:`from_json`)."""
+    """One fine-tuning run; stored as JSON (:meth:`to_json` / :meth:`from_json`), one file per run.
+
+    ``settings`` are the ``model.finetune`` keys, completed and checked by
+    :func:`~meaningmaps.finetune_settings.finetune_settings` (the config schema is their one source);
+    they read as attributes too (``spec.lora_r``). ``prompt``: the exact prompt text of the run (with
+    the image placeholder; None: :func:`~meaningmaps.prompting.prompt_text` in ``prompt_mode``).
+    ``eval_jsonl``: the fold's held-out rows, whose loss is computed after every epoch. ``record``:
+    facts copied into the model card as they are (image aspect, label rule, scales, fold...).
+    """
 
     base_model: str
     train_jsonl: str
     image_root: str
     output_dir: str
-    seed: int = 0
-    lora_r: int = 128
-    lora_alpha: int = 256
-    lora_dropout: float = 0.05
-    learning_rate: float = 2e-4
-    projector_lr: float = 2e-5
-    train_projector: bool = True
-    epochs: float = 1.0
-    max_steps: int = -1
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.03
-    per_device_batch: int = 16
-    grad_accum: int = 1
-    bf16: bool = True
-    gradient_checkpointing: bool = True
-    zero_stage: int = 2
-    save_steps: int = 200
-    save_total_limit: int | None = 2
-    logging_steps: int = 1
-    dataloader_workers: int = 4
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    prompt_mode: str = "llava_v1"
+    prompt: str | None = None
+    eval_jsonl: str | None = None
+    settings: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.validate()
 
-    def validate(self, source=None) -> None:
-        def bad(problem, fix=None):
-            raise InputError(source, f"finetune spec: {problem}", fix)
+    def __getattr__(self, name):
+        settings = self.__dict__.get("settings")
+        if settings is not None and name in settings:
+            return settings[name]
+        raise AttributeError(name)
 
+    def validate(self, source=None) -> None:
         for name in ("base_model", "train_jsonl", "image_root", "output_dir"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                bad(f"{name} must be a non-empty string, not {getattr(self, name)!r}.")
-        if self.zero_stage not in (2, 3):
-            bad(f"zero_stage must be 2 or 3, not {self.zero_stage!r}.")
-        for name in ("lora_r", "per_device_batch", "grad_accum", "save_steps", "logging_steps"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                bad(f"{name} must be a positive integer, not {v!r}.")
-        if not isinstance(self.dataloader_workers, int) or self.dataloader_workers < 0:
-            bad(f"dataloader_workers must be an integer >= 0, not {self.dataloader_workers!r}.")
-        if self.save_total_limit is not None and (not isinstance(self.save_total_limit, int)
-                                                  or self.save_total_limit < 1):
-            bad(f"save_total_limit must be a positive integer or null, not {self.save_total_limit!r}.")
-        if not isinstance(self.max_steps, int) or (self.max_steps < 1 and self.max_steps != -1):
-            bad(f"max_steps must be -1 (use epochs) or a positive integer, not {self.max_steps!r}.")
-        if self.max_steps == -1 and not self.epochs > 0:
-            bad(f"epochs must be > 0 when max_steps is -1, not {self.epochs!r}.")
-        for name in ("learning_rate", "projector_lr", "lora_alpha"):
-            if not getattr(self, name) > 0:
-                bad(f"{name} must be > 0, not {getattr(self, name)!r}.")
-        if not 0 <= self.lora_dropout < 1:
-            bad(f"lora_dropout must be in [0, 1), not {self.lora_dropout!r}.")
-        if not 0 <= self.warmup_ratio < 1:
-            bad(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio!r}.")
-        if self.weight_decay < 0 or self.max_grad_norm < 0:
-            bad("weight_decay and max_grad_norm must be >= 0.")
-        for name in ("train_projector", "bf16", "gradient_checkpointing"):
-            if not isinstance(getattr(self, name), bool):
-                bad(f"{name} must be true or false, not {getattr(self, name)!r}.")
+                raise InputError(source, f"finetune spec: {name} must be a non-empty string, not "
+                                         f"{getattr(self, name)!r}.")
+        if self.prompt_mode not in PROMPT_MODES:
+            raise InputError(source, f"finetune spec: prompt_mode must be one of {PROMPT_MODES}, not "
+                                     f"{self.prompt_mode!r}.", "set model.prompt.")
+        if self.prompt is not None and (not isinstance(self.prompt, str) or "<image>" not in self.prompt):
+            raise InputError(source, "finetune spec: prompt must be the prompt text with its <image> placeholder.",
+                             "write it with the workflow's prompt rule (qa/prompt.txt).")
+        if not isinstance(self.settings, dict) or not isinstance(self.record, dict):
+            raise InputError(source, "finetune spec: settings and record must be objects.")
+        self.settings = finetune_settings(self.settings, source or "finetune spec")
 
     # JSON round trip
     def to_dict(self) -> dict:
@@ -145,7 +129,7 @@ class FinetuneSpec:
         unknown = sorted(set(d) - names)
         if unknown:
             raise InputError(source, f"finetune spec: unknown field(s) {unknown}.",
-                             f"the fields are {sorted(names)}.")
+                             f"the fields are {sorted(names)}; fine-tuning settings go under 'settings'.")
         try:
             return cls(**d)
         except TypeError as exc:  # a required field is missing
@@ -171,8 +155,12 @@ class FinetuneSpec:
 
     # the output layout
     @property
-    def checkpoints_dir(self) -> Path:
+    def checkpoints_root(self) -> Path:
+        """``output_dir/checkpoints``: one folder per run digest (see :mod:`meaningmaps.finetune_checkpoints`)."""
         return Path(self.output_dir) / "checkpoints"
+
+    def checkpoints_dir(self, run_key: str) -> Path:
+        return self.checkpoints_root / run_key[:KEY_LENGTH]
 
     @property
     def adapter_dir(self) -> Path:
@@ -312,51 +300,73 @@ def deepspeed_config(zero_stage: int = 2) -> dict:
 # --------------------------------------------------------------------------------------------- checkpoints
 
 
-def latest_checkpoint(checkpoints_dir) -> Path | None:
-    """The highest ``checkpoint-<step>`` folder that was completely written (its trainer_state.json is
-    the Trainer's last write), or None."""
-    d = Path(checkpoints_dir)
-    if not d.is_dir():
-        return None
-    found = []
-    for p in d.iterdir():
-        m = re.fullmatch(r"checkpoint-(\d+)", p.name)
-        if m and p.is_dir() and (p / "trainer_state.json").is_file():
-            found.append((int(m.group(1)), p))
-    return max(found)[1] if found else None
+def _test_hooks() -> list:
+    """Test hooks that stand in for a job dying mid-training, driven by the environment:
 
+    * ``MEANINGMAPS_FINETUNE_ABORT_AFTER_SAVE=<step>``: exit hard (no clean-up) right after the
+      checkpoint of that step is saved;
+    * ``MEANINGMAPS_FINETUNE_PAUSE_AFTER_SAVE=<step>``: rank 0 prints "paused after saving step N" and
+      sleeps (up to 10 minutes) once that checkpoint is saved, so a test can SIGKILL the job mid-run.
+    """
+    from transformers import TrainerCallback
 
-def _check_resumable(spec: FinetuneSpec, spec_copy: Path) -> None:
-    if not spec_copy.is_file():
-        return
-    old = json.loads(spec_copy.read_text())
-    new = spec.to_dict()
-    changed = sorted(k for k in set(old) | set(new) if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k))
-    if changed:
-        raise InputError(spec.checkpoints_dir, f"holds checkpoints of a run with other settings ({changed} "
-                                               "differ), so it cannot be resumed with this spec.",
-                         "use a new output_dir, or delete the old checkpoints to start over.")
-
-
-class _AbortAfterSave:
-    """Test hook: with env MEANINGMAPS_FINETUNE_ABORT_AFTER_SAVE=<step>, exit hard (no clean-up, like a
-    killed job) right after the checkpoint of that step is written."""
-
-    @staticmethod
-    def make():
-        from transformers import TrainerCallback
-
-        step = int(os.environ[ABORT_ENV])
+    hooks = []
+    if os.environ.get(ABORT_ENV):
+        abort_step = int(os.environ[ABORT_ENV])
 
         class AbortAfterSave(TrainerCallback):
             def on_save(self, args, state, control, **kwargs):
-                if state.global_step >= step:
-                    print(f"[meaningmaps.finetune] {ABORT_ENV}={step}: aborting after saving step "
+                if state.global_step >= abort_step:
+                    print(f"[meaningmaps.finetune] {ABORT_ENV}={abort_step}: aborting after saving step "
                           f"{state.global_step}", flush=True)
                     sys.stderr.flush()
                     os._exit(75)
 
-        return AbortAfterSave()
+        hooks.append(AbortAfterSave())
+    if os.environ.get(PAUSE_ENV):
+        pause_step = int(os.environ[PAUSE_ENV])
+
+        class PauseAfterSave(TrainerCallback):
+            def on_save(self, args, state, control, **kwargs):
+                if state.global_step >= pause_step and state.is_world_process_zero:
+                    print(f"[meaningmaps.finetune] {PAUSE_ENV}={pause_step}: paused after saving step "
+                          f"{state.global_step} (pid {os.getpid()})", flush=True)
+                    time.sleep(600)
+
+        hooks.append(PauseAfterSave())
+    return hooks
+
+
+def _progress_callback():
+    """Logs, on rank 0, steps done / total, seconds per step, the time left and the losses."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.t0, self.step0 = time.monotonic(), state.global_step
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs:
+                return
+            if "eval_loss" in logs:
+                log.info("held-out loss %.4f at step %d (epoch %.2f)", logs["eval_loss"], state.global_step,
+                         state.epoch or 0)
+            if "loss" not in logs:
+                return
+            done, total = state.global_step, state.max_steps
+            per_step = (time.monotonic() - self.t0) / max(done - self.step0, 1)
+            left = per_step * max(total - done, 0)
+            log.info("step %d/%d (%.0f%%), %.2f s/step, %s left; loss %.4f, lr %.3g", done, total,
+                     100 * done / max(total, 1), per_step, _duration(left), logs["loss"],
+                     logs.get("learning_rate", float("nan")))
+
+    return Progress()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -389,16 +399,19 @@ def _skip_cpu_shm_op() -> None:
         pass
 
 
-def training_arguments(spec: FinetuneSpec, *, bf16: bool, use_configured_state: bool):
+def training_arguments(spec: FinetuneSpec, checkpoints_dir, *, bf16: bool, use_configured_state: bool,
+                       grad_accum: int, evaluate: bool):
     from transformers import TrainingArguments
 
     kwargs = {}
     if use_configured_state:
         kwargs["accelerator_config"] = {"use_configured_state": True}
     return TrainingArguments(
-        output_dir=str(spec.checkpoints_dir),
+        output_dir=str(checkpoints_dir),
         seed=spec.seed, data_seed=spec.seed,
-        per_device_train_batch_size=spec.per_device_batch, gradient_accumulation_steps=spec.grad_accum,
+        per_device_train_batch_size=spec.per_device_batch, gradient_accumulation_steps=grad_accum,
+        per_device_eval_batch_size=spec.per_device_batch, eval_strategy="epoch" if evaluate else "no",
+        prediction_loss_only=True,
         num_train_epochs=spec.epochs, max_steps=spec.max_steps,
         learning_rate=spec.learning_rate, weight_decay=spec.weight_decay, max_grad_norm=spec.max_grad_norm,
         optim="adamw_torch", lr_scheduler_type=spec.lr_scheduler, warmup_steps=spec.warmup_ratio,
@@ -414,45 +427,92 @@ def training_arguments(spec: FinetuneSpec, *, bf16: bool, use_configured_state: 
     )
 
 
-def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Path:
+def world_size_from_env() -> int:
+    """The number of ranks of this job (torchrun's WORLD_SIZE; 1 when run directly)."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+def reference_losses(processor, prompt: str, train_answers, heldout_answers=()) -> dict:
+    """The loss per supervised token of a model that knows only the training label frequencies: it
+    puts probability f(c) on each whole answer c (its tokens and ``</s>``), so the loss is
+    ``sum_i -log f(c_i) / sum_i n_tokens(c_i)``, on the training rows and on the held-out rows (with
+    the training frequencies; infinite if a held-out label never occurs in training)."""
+    import math
+    from collections import Counter
+
+    from .answer_scoring import answer_token_ids
+    from .prompting import CATEGORIES
+
+    n_tokens = {c: len(ids) for c, ids in zip(CATEGORIES, answer_token_ids(processor, prompt, append_eos=True),
+                                             strict=True)}
+    counts = Counter(train_answers)
+    total = sum(counts.values())
+
+    def loss(answers):
+        answers = list(answers)
+        if not answers or not total:
+            return None
+        nll = sum(-math.log(counts[a] / total) if counts[a] else math.inf for a in answers)
+        return nll / sum(n_tokens[a] for a in answers)
+
+    return {"train": loss(train_answers), "heldout": loss(heldout_answers),
+            "frequencies": {c: counts[c] / total for c in CATEGORIES} if total else {}}
+
+
+def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_key: str | None = None) -> Path:
     """Run (or resume) the fine-tuning on this rank; every rank of the job calls it. Returns the adapter dir.
 
-    ``model``/``processor``: an already built base (the GPU benchmark passes a random-weight model of
-    the real shape, which exists on no disk) instead of loading ``spec.base_model``. ``callbacks``:
-    extra ``TrainerCallback``s (the benchmark's step timer).
+    Resumes only the checkpoints of an interrupted run with the same :func:`run_digest` (``run_key``:
+    computed once by the launcher and passed on; else here); every other run's checkpoints are
+    discarded first. When training ends the adapter and its model card are written and
+    ``checkpoints/`` is removed. ``model``/``processor``: an already built base (the GPU benchmark
+    passes a random-weight model of the real shape, which exists on no disk) instead of loading
+    ``spec.base_model``. ``callbacks``: extra ``TrainerCallback``s (the benchmark's step timer).
     """
     import torch
     from transformers import LlavaForConditionalGeneration, set_seed
 
     from .loss_curve import write_loss_curve
+    from .model_card import write_card
     from .model_loading import check_model_source
+    from .prompting import prompt_text
 
     warnings.filterwarnings("ignore", message=r".*torch\.distributed\.(all_gather_into_tensor|reduce_scatter_tensor)"
                                               r"` is deprecated", category=FutureWarning)
     use_cuda = torch.cuda.is_available()
     bf16 = spec.bf16 and use_cuda and torch.cuda.is_bf16_supported()
-    configured = _setup_distributed(use_cuda)
-    args = training_arguments(spec, bf16=bf16, use_configured_state=configured)
-    is_main = args.process_index == 0
+    world_size = world_size_from_env()
+    is_main = int(os.environ.get("RANK", "0") or 0) == 0
     logging.basicConfig(level=logging.INFO if is_main else logging.WARNING,
                         format="[meaningmaps.finetune %(asctime)s] %(message)s", force=True)
-    if spec.bf16 and not bf16:
-        log.info("bf16 requested but no bf16-capable GPU: training in fp32")
-    log.info("world size %d, device %s, ZeRO-%d, %s", args.world_size, args.device, spec.zero_stage,
-             "bf16" if bf16 else "fp32")
 
     if processor is None:
         check_model_source(spec.base_model, "finetune spec base_model")
         from transformers import AutoProcessor
         processor = AutoProcessor.from_pretrained(spec.base_model)
-    dataset = PatchRatingDataset(spec.train_jsonl, spec.image_root, processor)
+    prompt = spec.prompt if spec.prompt is not None else prompt_text(processor, spec.prompt_mode)
+    spec = dataclasses.replace(spec, prompt=prompt)
+    dataset = PatchRatingDataset(spec.train_jsonl, spec.image_root, processor, prompt)
+    evaluate = bool(spec.eval_jsonl) and spec.eval_heldout
+    eval_dataset = PatchRatingDataset(spec.eval_jsonl, spec.image_root, processor, prompt) if evaluate else None
 
-    spec_copy = Path(spec.output_dir) / "finetune_spec.json"
-    resume = latest_checkpoint(spec.checkpoints_dir)
-    if resume is not None:
-        _check_resumable(spec, spec_copy)
+    run_key = run_key or run_digest(spec, world_size)
+    checkpoints_dir = spec.checkpoints_dir(run_key)
     if is_main:
-        spec.to_json(spec_copy)
+        discard_other_runs(spec.checkpoints_root, keep=checkpoints_dir)
+    resume = latest_checkpoint(checkpoints_dir)
+    grad_accum = grad_accum_for(spec.settings, world_size)
+
+    configured = _setup_distributed(use_cuda)
+    args = training_arguments(spec, checkpoints_dir, bf16=bf16, use_configured_state=configured,
+                              grad_accum=grad_accum, evaluate=evaluate)
+    if spec.bf16 and not bf16:
+        log.info("bf16 requested but no bf16-capable GPU: training in fp32")
+    log.info("world size %d, device %s, ZeRO-%d, %s; %d training rows%s; %d x %d x %d = %d samples per step",
+             args.world_size, args.device, spec.zero_stage, "bf16" if bf16 else "fp32", len(dataset),
+             f", {len(eval_dataset)} held-out rows" if evaluate else "", spec.per_device_batch, args.world_size,
+             grad_accum, spec.per_device_batch * args.world_size * grad_accum)
+    log.info("prompt (%s): %r", spec.prompt_mode, prompt)
 
     # Loaded after TrainingArguments, so under ZeRO-3 the weights are partitioned as they load.
     if model is None:
@@ -468,13 +528,19 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Pa
     log.info("trainable parameters: LoRA %d, projector %d (frozen %d)", counts["lora"], counts["projector"],
              counts["frozen"])
 
-    callbacks = list(callbacks) + ([_AbortAfterSave.make()] if os.environ.get(ABORT_ENV) else [])
-    trainer = _trainer_class()(model=model, args=args, train_dataset=dataset,
+    callbacks = [_progress_callback(), *callbacks, *_test_hooks()]
+    trainer = _trainer_class()(model=model, args=args, train_dataset=dataset, eval_dataset=eval_dataset,
                                data_collator=PadCollator(processor.tokenizer.pad_token_id),
                                processing_class=processor, callbacks=callbacks, projector_lr=spec.projector_lr)
     if resume is not None:
-        log.info("resuming from checkpoint %s", resume)
+        log.info("resuming from checkpoint %s (an interrupted run with the same inputs and settings, digest %s)",
+                 resume, run_key[:KEY_LENGTH])
+    else:
+        log.info("training from scratch (run digest %s)", run_key[:KEY_LENGTH])
     trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
+    history = trainer.state.log_history
+    if evaluate and not any("eval_loss" in e and e.get("step") == trainer.state.global_step for e in history):
+        trainer.evaluate()  # the held-out loss at the last step too (training stopped inside an epoch)
 
     optimizer_groups = [{"name": g.get("name"), "initial_lr": g.get("initial_lr", g.get("lr")),
                          "weight_decay": g.get("weight_decay")} for g in trainer.optimizer.param_groups]
@@ -487,15 +553,24 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Pa
     trainer.save_model(str(tmp))
     trainer.accelerator.wait_for_everyone()
     if is_main:
-        spec.to_json(tmp / "finetune_spec.json")
+        references = reference_losses(processor, prompt, [r.answer for r in dataset.rows],
+                                      [r.answer for r in eval_dataset.rows] if evaluate else ())
+        info = {"resumed_from": str(resume) if resume is not None else None, "run_digest": run_key,
+                "global_step": trainer.state.global_step, "world_size": args.world_size,
+                "grad_accum": grad_accum, "samples_per_step": spec.per_device_batch * args.world_size * grad_accum,
+                "precision": "bf16" if bf16 else "fp32", "zero_stage": spec.zero_stage,
+                "trainable": counts, "optimizer_groups": optimizer_groups, "reference_loss": references}
+        write_card(tmp, {
+            "base_model": spec.base_model, "prompt_mode": spec.prompt_mode, "prompt": prompt,
+            **spec.record,
+            "trained_scenes": sorted({r.id.split("/")[0] for r in dataset.rows}), "train_rows": len(dataset),
+            "settings": spec.settings, "run_digest": run_key, "global_step": trainer.state.global_step,
+            "world_size": args.world_size, "precision": info["precision"]})
         replace_dir(tmp, spec.adapter_dir)
-        write_loss_curve(trainer.state.log_history, out / "loss.csv", out / "loss.png")
-        save_text(out / "run_info.json", json.dumps({
-            "resumed_from": str(resume) if resume is not None else None,
-            "global_step": trainer.state.global_step, "world_size": args.world_size,
-            "precision": "bf16" if bf16 else "fp32", "zero_stage": spec.zero_stage,
-            "trainable": counts, "optimizer_groups": optimizer_groups}, indent=1) + "\n")
-        log.info("adapter written to %s", spec.adapter_dir)
+        write_loss_curve(history, out / "loss.csv", out / "loss.png", references=references)
+        save_text(out / "run_info.json", json.dumps(info, indent=1) + "\n")
+        shutil.rmtree(spec.checkpoints_root, ignore_errors=True)  # a finished run leaves nothing to resume
+        log.info("adapter written to %s; checkpoints removed", spec.adapter_dir)
     trainer.accelerator.wait_for_everyone()
     return spec.adapter_dir
 
@@ -503,9 +578,10 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=()) -> Pa
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", required=True, help="FinetuneSpec JSON file")
+    ap.add_argument("--run-key", default=None, help="the run digest (computed by the launcher)")
     a = ap.parse_args(argv)
     try:
-        train(FinetuneSpec.from_json(a.spec))
+        train(FinetuneSpec.from_json(a.spec), run_key=a.run_key)
     except InputError as exc:
         print(f"meaningmaps.finetune: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from exc

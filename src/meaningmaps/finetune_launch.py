@@ -14,9 +14,12 @@ Several SLURM nodes (``SLURM_NNODES > 1``; run from the batch script, which runs
 where ``<first node>`` is the first line of ``scontrol show hostnames $SLURM_JOB_NODELIST`` and N is
 the GPU count of the launching node (the nodes are assumed alike). ``python -m
 torch.distributed.run`` is ``torchrun`` run by this interpreter (so the same environment is used on
-every node). A failed run raises :class:`FinetuneFailed`; its checkpoints stay in
-``output_dir/checkpoints`` and launching the same spec again resumes from the latest one (so a
-preempted job can simply be requeued, e.g. ``sbatch --requeue``).
+every node). Before starting the ranks, the launcher computes the run's digest once
+(:func:`meaningmaps.finetune_checkpoints.run_digest`: the content of the training and held-out data,
+the prompt, the settings, the rank count and the base model), discards the checkpoints of any other
+run and hands the digest to the ranks (``--run-key``). A failed run raises :class:`FinetuneFailed`; its
+checkpoints stay in ``output_dir/checkpoints/<digest>`` and launching the same spec on the same data
+again resumes from the latest one (so a preempted job can simply be requeued, e.g. ``sbatch --requeue``).
 
 Command line: ``python -m meaningmaps.finetune_launch spec.json [--nproc N] [--cpu-ranks K]``.
 """
@@ -30,7 +33,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .finetune import FinetuneSpec, latest_checkpoint
+from .finetune import FinetuneSpec
+from .finetune_checkpoints import discard_other_runs, latest_checkpoint, run_digest
 
 RDZV_PORT = 29500
 
@@ -38,12 +42,13 @@ RDZV_PORT = 29500
 class FinetuneFailed(RuntimeError):
     """The training subprocess exited with an error (its checkpoints are kept)."""
 
-    def __init__(self, returncode: int, cmd: list[str], spec: FinetuneSpec):
+    def __init__(self, returncode: int, cmd: list[str], spec: FinetuneSpec, run_key: str):
         self.returncode = returncode
         self.cmd = cmd
-        ckpt = latest_checkpoint(spec.checkpoints_dir)
-        where = (f"the latest complete checkpoint is {ckpt}; launching the same spec again resumes from it"
-                 if ckpt is not None else f"no checkpoint was written yet in {spec.checkpoints_dir}")
+        ckpt = latest_checkpoint(spec.checkpoints_dir(run_key))
+        where = (f"the latest complete checkpoint is {ckpt}; launching the same spec on the same data again "
+                 "resumes from it" if ckpt is not None
+                 else f"no checkpoint was written yet in {spec.checkpoints_dir(run_key)}")
         super().__init__(f"fine-tuning failed (exit status {returncode}) for output_dir {spec.output_dir}: "
                          f"{where}. Command: {' '.join(cmd)}")
 
@@ -73,13 +78,20 @@ def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1) -> int:
     return n if n > 0 else int(cpu_ranks)
 
 
+def node_count(env=None) -> int:
+    env = os.environ if env is None else env
+    return int(env.get("SLURM_NNODES", "1") or 1)
+
+
 def build_command(spec_path, nproc: int, env=None, head_node: str | None = None,
-                  port: int | None = None) -> list[str]:
+                  port: int | None = None, run_key: str | None = None) -> list[str]:
     """The launch command: single node, or the srun multi-node form when ``SLURM_NNODES > 1`` in env."""
     env = os.environ if env is None else env
     worker = ["-m", "meaningmaps.finetune", "--spec", str(Path(spec_path).resolve())]
+    if run_key:
+        worker += ["--run-key", run_key]
     run = [sys.executable, "-m", "torch.distributed.run"]
-    nnodes = int(env.get("SLURM_NNODES", "1") or 1)
+    nnodes = node_count(env)
     if nnodes > 1:
         head = head_node or slurm_head_node(env)
         return ["srun", "--ntasks-per-node=1", *run, "--nnodes", str(nnodes),
@@ -97,7 +109,10 @@ def launch(spec_path, nproc: int | None = None, cpu_ranks: int = 1, *, env: dict
     """
     spec = FinetuneSpec.from_json(spec_path)  # fails early on a bad spec
     env = dict(os.environ if env is None else env)
-    cmd = build_command(spec_path, ranks_per_node(nproc, cpu_ranks), env)
+    nproc = ranks_per_node(nproc, cpu_ranks)
+    run_key = run_digest(spec, nproc * node_count(env))  # also fails early on missing data
+    discard_other_runs(spec.checkpoints_root, keep=spec.checkpoints_dir(run_key))
+    cmd = build_command(spec_path, nproc, env, run_key=run_key)
     print("[meaningmaps.finetune_launch] " + " ".join(cmd), flush=True)
     # stdout: a file (the rule's log) that gets the ranks' output and errors; None inherits ours.
     if stdout is not None:
@@ -105,9 +120,9 @@ def launch(spec_path, nproc: int | None = None, cpu_ranks: int = 1, *, env: dict
     stderr = subprocess.STDOUT if stdout is not None else None
     rc = subprocess.run(cmd, env=env, stdout=stdout, stderr=stderr).returncode
     if rc != 0:
-        raise FinetuneFailed(rc, cmd, spec)
+        raise FinetuneFailed(rc, cmd, spec, run_key)
     if not (spec.adapter_dir / "adapter_config.json").is_file():
-        raise FinetuneFailed(-1, cmd, spec)
+        raise FinetuneFailed(-1, cmd, spec, run_key)
     return spec.adapter_dir
 
 

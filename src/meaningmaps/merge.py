@@ -4,7 +4,7 @@
 ``save_pretrained`` folder -- under ZeRO-3 the Trainer gathered it onto rank 0 before saving, so it is
 never a set of ZeRO shards) onto a *fresh* base model, folds the LoRA products into the weights
 (``merge_and_unload``; the trained projector replaces the base one) and writes the merged model
-(safetensors) and the base model's processor to ``out_dir`` through a temporary folder that is renamed
+(safetensors), the base model's processor and the adapter's model card to ``out_dir`` through a temporary folder that is renamed
 into place only when complete.
 
 The merge is computed in float32 whatever the output dtype (``W + scale * B @ A`` in fp32, then one
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .atomic import replace_dir
 from .errors import InputError
+from .model_card import CARD_NAME
 
 log = logging.getLogger("meaningmaps.merge")
 DTYPES = ("bf16", "fp32")
@@ -82,6 +83,8 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
     try:
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
+        if (adapter_dir / CARD_NAME).is_file():  # how the model was trained travels with it
+            shutil.copy2(adapter_dir / CARD_NAME, tmp / CARD_NAME)
         (tmp / "meaningmaps_merge.json").write_text(json.dumps(
             {"base_model": str(base_model), "adapter": str(adapter_dir.resolve()), "dtype": dtype,
              "adapter_trained_on": trained_on}, indent=1) + "\n")

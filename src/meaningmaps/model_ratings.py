@@ -75,11 +75,14 @@ def load_view(image, name=None):
 
 
 def rate_patches(model, processor, items, mode: str = "score", batch_size: int = 16, max_new_tokens: int = 512,
-                 progress: bool = True, map_from: str = "expected", **generate_kwargs) -> pd.DataFrame:
+                 progress: bool = True, map_from: str = "expected", prompt: str | None = None,
+                 **generate_kwargs) -> pd.DataFrame:
     """One row per ``(scale, k, image)`` item, columns :func:`output_columns` (see the module doc).
 
     ``image`` is a PIL image or a path. Images are loaded ``batch_size`` at a time. ``progress`` shows
-    a tqdm bar over patches on stderr. ``generate_kwargs`` go to ``model.generate`` in generate mode.
+    a tqdm bar over patches on stderr. ``prompt``: the prompt text (default: ``prompt_text(processor)``,
+    the llava_v1 mode; the workflow passes ``qa/prompt.txt``). ``generate_kwargs`` go to
+    ``model.generate`` in generate mode.
     """
     from tqdm import tqdm
 
@@ -98,10 +101,11 @@ def rate_patches(model, processor, items, mode: str = "score", batch_size: int =
             chunk = items[start:start + batch_size]
             images = [load_view(img, f"{s}_{k}") for s, k, img in chunk]
             if mode == "score":
-                part = answer_probabilities(score_answers(model, processor, images, batch_size=batch_size))
+                part = answer_probabilities(score_answers(model, processor, images, batch_size=batch_size,
+                                                          prompts=prompt))
             else:
                 answers = generate_answers(model, processor, images, max_new_tokens=max_new_tokens,
-                                           batch_size=batch_size, **generate_kwargs)
+                                           batch_size=batch_size, prompts=prompt, **generate_kwargs)
                 ratings = [category_rating(c) for _, c in answers]
                 part = pd.DataFrame({c: np.nan for c in pcols}, index=range(len(chunk)))
                 part["p_mass"] = np.nan
@@ -153,11 +157,13 @@ def read_view_items(views_dir, index_csv) -> list[tuple[str, int, Path]]:
 
 def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score", batch_size: int = 16,
                device: str = "auto", dtype: str = "auto", map_from: str = "expected", max_new_tokens: int = 512,
-               drop_unparsable: bool = False, progress: bool = True, model_and_processor=None) -> pd.DataFrame:
+               drop_unparsable: bool = False, progress: bool = True, model_and_processor=None,
+               prompt: str | None = None) -> pd.DataFrame:
     """Rate every patch view the index lists and write ``out_csv`` atomically; return the frame.
 
     Inputs are checked (index, every view file) before the model is loaded. ``model_and_processor``:
     an already loaded ``(model, processor)`` to reuse across scenes instead of loading ``model_path``.
+    ``prompt``: the prompt text (see :func:`rate_patches`).
     In generate mode an answer that names no category raises :class:`InputError` (no CSV is written)
     unless ``drop_unparsable`` is set, which leaves those patches out of the CSV.
     """
@@ -171,7 +177,7 @@ def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score"
     else:
         model, processor = model_and_processor
     frame = rate_patches(model, processor, items, mode=mode, batch_size=batch_size,
-                         max_new_tokens=max_new_tokens, progress=progress, map_from=map_from)
+                         max_new_tokens=max_new_tokens, progress=progress, map_from=map_from, prompt=prompt)
     if mode == "generate":
         bad = frame["argmax"].isna()
         if bad.any():

@@ -1,7 +1,10 @@
 """Question-answer data for fine-tuning: the patch image the model sees and the JSONL files.
 
 * Views: each RGBA patch (``patch_files``) alpha-composited on a background (black as the paper,
-  where the result equals the patch's stored RGB, or grey / white), saved as RGB PNG.
+  where the result equals the patch's stored RGB, or grey / white), then, under ``image_aspect:
+  pad`` (LLaVA-1.5's ``image_aspect_ratio pad``), a non-square view (a patch clipped by the image
+  border) is pasted centred on a square of the pad fill (:func:`expand_to_square`); saved as RGB
+  PNG. The saved view is exactly the image handed to the processor, in training and inference.
 * Records: one per patch, question = ``prompting.QUESTION``, answer = the patch's category, in
   the LLaVA conversation format (``{"id", "image", "conversations"}``, the format of the LLaVA
   training scripts) and the Hugging Face messages format (``{"id", "images", "messages"}``).
@@ -27,6 +30,7 @@ from .errors import InputError
 from .prompting import CATEGORIES, QUESTION
 
 BACKGROUNDS = {"black": (0, 0, 0), "grey": (128, 128, 128), "white": (255, 255, 255)}
+IMAGE_ASPECTS = ("pad", "crop")
 IMAGE_TAG = "<image>"
 
 
@@ -58,11 +62,111 @@ def composite(rgba, background: str = "black") -> Image.Image:
     return Image.fromarray(out.astype(np.uint8), mode="RGB")
 
 
-def write_scene_views(patch_dir, out_dir, background: str = "black", compress_level: int = 1) -> pd.DataFrame:
-    """Write ``out_dir/<scale>_<k>.png`` (RGB, composited) for every row of ``patch_dir/index.csv``.
+def expand_to_square(image: Image.Image, fill) -> Image.Image:
+    """A non-square image pasted centred on a square canvas of colour ``fill``; a square one as it is.
 
+    LLaVA-1.5's ``expand2square`` (llava/mm_utils.py, applied before the image processor under
+    ``image_aspect_ratio pad`` in training and inference): side ``max(w, h)``, paste offset
+    ``(0, (w - h) // 2)`` when wider, ``((h - w) // 2, 0)`` when taller. The processor's resize and
+    centre crop then keep the whole image.
+    """
+    w, h = image.size
+    if w == h:
+        return image
+    side = max(w, h)
+    result = Image.new(image.mode, (side, side), tuple(fill))
+    result.paste(image, (0, (w - h) // 2) if w > h else ((h - w) // 2, 0))
+    return result
+
+
+def processor_fill(processor) -> tuple[int, int, int]:
+    """LLaVA's pad colour: ``int(x * 255)`` of the image processor's ``image_mean`` ((122, 116, 104) for CLIP).
+
+    ``processor`` is an image processor or a processor holding one (``.image_processor``).
+    """
+    image_processor = getattr(processor, "image_processor", processor)
+    mean = getattr(image_processor, "image_mean", None)
+    if mean is None or len(mean) != 3:
+        raise InputError("model.pad_fill", f"the image processor {type(image_processor).__name__} has no "
+                         f"3-channel image_mean (got {mean!r}).", "set model.pad_fill to [r, g, b].")
+    return tuple(int(float(x) * 255) for x in mean)
+
+
+def check_view_settings(aspect: str, pad_fill) -> None:
+    """Refuse an unknown ``model.image_aspect`` or a ``model.pad_fill`` that is neither processor nor [r, g, b]."""
+    if aspect not in IMAGE_ASPECTS:
+        raise InputError("config", f"model.image_aspect is {aspect!r}.",
+                         f"set model.image_aspect to one of {list(IMAGE_ASPECTS)} (pad: LLaVA-1.5's).")
+    if pad_fill == "processor":
+        return
+    ok = (isinstance(pad_fill, (list, tuple)) and len(pad_fill) == 3
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in pad_fill))
+    if not ok:
+        raise InputError("config", f"model.pad_fill is {pad_fill!r}.",
+                         "set model.pad_fill to processor (the image processor's mean, as LLaVA) "
+                         "or to three integers [r, g, b] in 0..255.")
+
+
+def needs_processor(aspect: str, pad_fill) -> bool:
+    """Whether the views need the base model's image processor (only for its mean colour)."""
+    check_view_settings(aspect, pad_fill)
+    return aspect == "pad" and pad_fill == "processor"
+
+
+def resolve_pad_fill(aspect: str, pad_fill, model: str | None = None) -> tuple[int, int, int] | None:
+    """The fill colour the views use: None under crop, [r, g, b] as given, or the processor's mean.
+
+    Loads the processor of ``model`` (the base model) only when ``pad_fill`` is processor.
+    """
+    if not needs_processor(aspect, pad_fill):
+        return None if aspect == "crop" else tuple(int(v) for v in pad_fill)
+    if model is None:
+        raise InputError("model.pad_fill", "is processor but no base model was given.",
+                         "pass the base model (model.base), or set model.pad_fill to [r, g, b].")
+    from .model_loading import load_processor
+    return processor_fill(load_processor(str(model)))
+
+
+def crop_cut_fraction(visible: np.ndarray) -> float:
+    """Fraction of the visible pixels (H x W bool) outside the centre square a shortest-edge resize +
+    centre crop (the CLIP processor) keeps: the part of a non-square view the model would not see.
+
+    Geometric (pixel centres, no resampling): the kept band is ``[(L - s) / 2, (L + s) / 2)`` along
+    the longer side L, s the shorter side. 0 for a square view.
+    """
+    visible = np.asarray(visible, dtype=bool)
+    h, w = visible.shape
+    n = int(visible.sum())
+    if h == w or n == 0:
+        return 0.0
+    s, long_ = min(h, w), max(h, w)
+    centres = np.arange(long_) + 0.5
+    kept = (centres >= (long_ - s) / 2) & (centres < (long_ + s) / 2)
+    per_line = visible.sum(axis=1 if h > w else 0)  # visible pixels per row (taller) or column (wider)
+    return float(per_line[~kept].sum() / n)
+
+
+def make_view(rgba, background: str = "black", aspect: str = "crop", fill=None) -> Image.Image:
+    """The image the model sees: the patch composited on ``background``, then padded to square under pad."""
+    check_view_settings(aspect, "processor" if fill is None else fill)
+    view = composite(rgba, background)
+    if aspect == "crop":
+        return view
+    if fill is None:
+        raise InputError("model.pad_fill", "image_aspect is pad but no fill colour was given.",
+                         "pass the fill [r, g, b] (qa_jsonl.resolve_pad_fill).")
+    return expand_to_square(view, fill)
+
+
+def write_scene_views(patch_dir, out_dir, background: str = "black", compress_level: int = 1, *,
+                      aspect: str = "crop", fill=None) -> pd.DataFrame:
+    """Write ``out_dir/<scale>_<k>.png`` (RGB, :func:`make_view`) for every row of ``patch_dir/index.csv``.
+
+    ``aspect`` pad pastes a non-square view on a square of ``fill`` (LLaVA-1.5; the workflow's
+    default), crop (this function's default, for callers predating it) writes it as it is.
     Writes into ``<out_dir>.tmp`` and renames it onto ``out_dir`` at the end, so an interrupted job
-    leaves no folder that looks complete. Returns the index frame.
+    leaves no folder that looks complete. Returns the index frame plus ``patch_width``,
+    ``patch_height``, ``padded`` (bool) and ``crop_cut`` (:func:`crop_cut_fraction` of the patch).
     """
     patch_dir, out_dir = Path(patch_dir), Path(out_dir)
     index_path = patch_dir / "index.csv"
@@ -72,10 +176,11 @@ def write_scene_views(patch_dir, out_dir, background: str = "black", compress_le
     missing = [c for c in ("scale", "k", "file") if c not in index.columns]
     if missing:
         raise InputError(index_path, f"lacks column(s) {missing}.", "cut the scene's patches again (patch_files).")
-    composite(np.zeros((1, 1, 4), np.uint8), background)  # unknown background: fail before any work
+    make_view(np.zeros((1, 2, 4), np.uint8), background, aspect, fill)  # bad settings: fail before any work
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    sizes, cuts = [], []
     for scale, k, file in zip(index["scale"], index["k"], index["file"], strict=True):
         src = patch_dir / str(file)
         if not src.is_file():
@@ -83,11 +188,18 @@ def write_scene_views(patch_dir, out_dir, background: str = "black", compress_le
             raise InputError(src, f"is listed in {index_path} but does not exist.",
                              "cut the scene's patches again (patch_files).")
         with Image.open(src) as im:
-            view = composite(im, background)
-        view.save(tmp / f"{scale}_{int(k)}.png", compress_level=compress_level)
+            rgba = np.asarray(im.convert("RGBA"))
+        make_view(rgba, background, aspect, fill).save(tmp / f"{scale}_{int(k)}.png", compress_level=compress_level)
+        sizes.append(rgba.shape[1::-1])
+        cuts.append(crop_cut_fraction(rgba[..., 3] > 0))
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
-    return index
+    out = index.copy()
+    out["patch_width"] = [w for w, _ in sizes]
+    out["patch_height"] = [h for _, h in sizes]
+    out["padded"] = (out["patch_width"] != out["patch_height"]) & (aspect == "pad")
+    out["crop_cut"] = cuts
+    return out
 
 
 def make_record(id_: str, image: str, answer: str, question: str = QUESTION) -> dict:
