@@ -14,6 +14,8 @@ rule attention:
         weight=config["attention"]["weight"],
         wrap=config["attention"]["wrap"],
         outside=config["dataset"]["fixations_outside"],
+        # dataset.fixation_csv and attention.fixation_numbers, the CSV origin decided once for the file
+        settings=lambda wc: STUDY().fixation_settings,
     log:
         f"{R}/logs/attention/{{scene}}.log",
     benchmark:

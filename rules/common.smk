@@ -63,7 +63,7 @@ def all_targets(wildcards):
     study = STUDY()
     scenes = EVAL_SCENES()
     targets = []
-    if study.images:
+    if study.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)

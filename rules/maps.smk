@@ -26,7 +26,8 @@ rule map_from_ratings:
 
 
 rule import_map:
-    """A map made elsewhere (dataset.maps), checked for size, NaN and constancy."""
+    """A map made elsewhere (dataset.maps): exponentiated (transform: exp) and resampled (resize:
+    true) as its source says, checked for size, NaN, constancy and a log density's look."""
     input:
         map=lambda wc: STUDY().maps[wc.source][wc.scene],
     output:
@@ -36,6 +37,8 @@ rule import_map:
         source=one_of(EXTERNAL_SOURCES),
     params:
         size=scene_size,
+        transform=lambda wc: STUDY().map_settings[wc.source]["transform"],
+        resize=lambda wc: STUDY().map_settings[wc.source]["resize"],
     log:
         f"{R}/logs/maps/{{source}}/{{scene}}.log",
     conda:

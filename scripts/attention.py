@@ -9,15 +9,14 @@ import numpy as np  # noqa: E402
 from meaningmaps.atomic import save_npy  # noqa: E402
 from meaningmaps.attention import attention_map  # noqa: E402
 from meaningmaps.figures import save_map_preview  # noqa: E402
-from meaningmaps.fixations import check_fixations, load_fixations  # noqa: E402
+from meaningmaps.fixations import scene_fixations  # noqa: E402
 from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
     h, w = sm.params.size
-    fix = load_fixations(sm.input.fixations)
-    fix, dropped = check_fixations(fix, sm.wildcards.scene, h, w, path=sm.input.fixations,
-                                   outside=sm.params.outside)
+    fix, dropped = scene_fixations(sm.input.fixations, sm.wildcards.scene, h, w, outside=sm.params.outside,
+                                   settings=sm.params.settings)
     if dropped:
         print(f"dropped {dropped} fixations outside the image (dataset.fixations_outside: drop)")
     m = attention_map(fix, h, w, fc=sm.params.fc, weight=sm.params.weight, wrap=sm.params.wrap)

@@ -1,4 +1,5 @@
-"""Rule import_map: a map made elsewhere, checked and stored as float32 .npy."""
+"""Rule import_map: a map made elsewhere, transformed/resized as its dataset.maps entry says, checked and
+stored as float32 .npy."""
 import sys
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    m = imported_map(sm.input.map, tuple(sm.params.size))
+    m = imported_map(sm.input.map, tuple(sm.params.size), source=sm.wildcards.source,
+                     transform=sm.params.transform, resize=sm.params.resize)
+    print(f"{sm.wildcards.source}/{sm.wildcards.scene}: transform {sm.params.transform or 'none (unset)'}, "
+          f"{m.shape[1]}x{m.shape[0]} (WxH), values {m.min():.4g}..{m.max():.4g}")
     save_npy(sm.output.npy, m.astype(np.float32))
     save_map_preview(m, sm.output.png)

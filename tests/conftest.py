@@ -12,6 +12,24 @@ SMM = SHARED_DATA / "scene-meaning-mapping"
 HH17 = SHARED_DATA / "hh17" / "HendersonHayes17-NHB_eyetracking_data.mat"
 
 
+def demo_config(root: Path) -> dict:
+    """demo/config.yaml pointed at a demo study in ``root/data`` (``meaningmaps.demo.make_demo_study``)
+    with results in ``root/results``, and the smaller, faster tiny model and 1 epoch that the workflow
+    tests use (the plumbing, not the learning: the demo measures that)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
+    cfg["results"] = str(root / "results")
+    ds = cfg["dataset"]
+    for key in ("images", "ratings", "fixations"):
+        ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
+    ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
+    cfg["model"]["base"] = str(root / "results" / "models" / "tiny-llava")
+    cfg["model"]["finetune"]["epochs"] = 1
+    cfg["model"]["build_tiny"].update(image_size=56, vision_hidden=32)
+    return cfg
+
+
 @pytest.fixture
 def smm_dir():
     if not (SMM / "rating_matrices").is_dir():

@@ -60,6 +60,7 @@ def _write_study(tmp_path, image_scenes, rating_scenes=(), fix_scenes=(), map_sc
         ds["ratings"] = str(tmp_path / "rat")
     if fix_scenes:
         ds["fixations"] = str(tmp_path / "fix.csv")
+        ds["fixation_csv"] = {"origin": 1}
     if map_scenes:
         ds["maps"] = {"other": str(tmp_path / "maps")}
     return ds
@@ -114,3 +115,88 @@ def test_misspelled_source_in_semipartial_is_named():
     with pytest.raises(InputError, match=r"unknown map source\(s\) \['humna'\]"):
         check_source_names(cfg, ["human", "center"])
     check_source_names(validate_config({}), ["salience", "center"])  # absent human is allowed
+
+
+# ---------------------------------------------------------------- issue 11: fixation and map settings
+
+
+def test_new_keys_validate_and_default():
+    cfg = validate_config({})
+    assert cfg["dataset"]["fixation_csv"] == {"columns": {}, "origin": None}
+    assert cfg["attention"]["fixation_numbers"] == {"min": None, "max": None}
+    cfg = validate_config({"dataset": {"fixation_csv": {"columns": {"scene": "image"}, "origin": 0},
+                                       "maps": {"a": "folder_a", "b": {"folder": "f", "transform": "exp",
+                                                                       "resize": True}}},
+                           "attention": {"fixation_numbers": {"min": 2, "max": 4}}})
+    assert cfg["dataset"]["maps"]["a"] == "folder_a"  # the plain form still works
+
+
+@pytest.mark.parametrize("dataset, key", [
+    ({"fixation_csv": {"origin": 2}}, "fixation_csv.origin"),
+    ({"fixation_csv": {"columns": {"scen": "image"}}}, "'scen' was unexpected"),
+    ({"maps": {"a": {"folder": "f", "transform": "log"}}}, "maps.a"),
+    ({"maps": {"a": {"transform": "exp"}}}, "maps.a"),
+    ({"maps": {"a": {"folder": "f", "resise": True}}}, "maps.a"),
+])
+def test_bad_new_keys_are_named(dataset, key):
+    with pytest.raises(InputError, match=key):
+        validate_config({"dataset": dataset})
+
+
+def test_fixation_numbers_min_above_max_refused(tmp_path):
+    ds = _write_study(tmp_path, ["a"], fix_scenes=["a"])
+    with pytest.raises(InputError, match=r"attention.fixation_numbers: min 5 is above max 3"):
+        discover(validate_config({"dataset": ds, "attention": {"fixation_numbers": {"min": 5, "max": 3}}}))
+
+
+def test_discovery_maps_the_fixation_columns(tmp_path):
+    ds = _write_study(tmp_path, ["a", "b"])
+    pd.DataFrame({"image": ["a.jpg", "b.jpg"], "gx": [0.0, 39.0], "gy": [3.0, 4.0]}).to_csv(tmp_path / "g.csv", index=False)
+    ds.update(fixations=str(tmp_path / "g.csv"), fixation_csv={"columns": {"scene": "image", "x": "gx", "y": "gy"}})
+    study = discover(validate_config({"dataset": ds}))
+    assert study.scenes == ["a", "b"]
+    s = study.fixation_settings  # x = 0 is off a 1-based image, x = 39 on a 0-based 40-px one: 0-based
+    assert s["origin"] == 0 and "inferred" in s["origin_evidence"] and "x = 0" in s["origin_evidence"]
+    assert s["columns"] == {"scene": "image", "x": "gx", "y": "gy"}
+    ds["fixation_csv"] = {}  # without the mapping the CSV has no scene column
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['scene', 'x', 'y'\].*fixation_csv.columns"):
+        discover(validate_config({"dataset": ds}))
+
+
+def test_discovery_refuses_an_ambiguous_origin_at_start_up(tmp_path):
+    ds = _write_study(tmp_path, ["a"], fix_scenes=["a"])
+    del ds["fixation_csv"]
+    with pytest.raises(InputError, match=r"fix.csv: .*cannot tell.*Fix: set dataset.fixation_csv.origin"):
+        discover(validate_config({"dataset": ds}))
+
+
+def test_mat_fixations_refuse_csv_keys(tmp_path):
+    import scipy.io
+
+    ds = _write_study(tmp_path, ["a"])
+    D = np.empty((1, 1), dtype=[("sbj", object), ("image", object), ("loc", object), ("dur", object)])
+    D[0, 0]["sbj"], D[0, 0]["image"] = np.array([[1]]), np.array(["a.jpg"], dtype=object)
+    D[0, 0]["loc"], D[0, 0]["dur"] = np.array([[5, 6]], dtype=np.uint16), np.array([[100]], dtype=np.uint16)
+    scipy.io.savemat(tmp_path / "f.mat", {"D": D})
+    ds["fixations"] = str(tmp_path / "f.mat")
+    assert discover(validate_config({"dataset": ds})).fixation_settings["origin"] == 1
+    with pytest.raises(InputError, match="fixation_csv.origin is set, but this is a .mat file"):
+        discover(validate_config({"dataset": dict(ds, fixation_csv={"origin": 1})}))
+    with pytest.raises(InputError, match="fixation_csv.columns is set, but this is a .mat file"):
+        discover(validate_config({"dataset": dict(ds, fixation_csv={"columns": {"scene": "img"}})}))
+
+
+def test_map_source_forms_and_sizes(tmp_path):
+    ds = _write_study(tmp_path, [], (), ["a"], ["a"])
+    del ds["images"]
+    (tmp_path / "small").mkdir()
+    np.save(tmp_path / "small" / "a.npy", np.random.default_rng(0).random((15, 20)))
+    ds["maps"] = {"other": str(tmp_path / "maps"), "small": {"folder": str(tmp_path / "small"), "resize": True}}
+    study = discover(validate_config({"dataset": ds}))
+    assert study.map_settings == {"other": {"folder": str(tmp_path / "maps"), "transform": None, "resize": False},
+                                  "small": {"folder": str(tmp_path / "small"), "transform": None, "resize": True}}
+    assert study.sizes["a"] == (30, 40)  # from the source that is not resized
+    ds["maps"] = {"small": {"folder": str(tmp_path / "small"), "resize": True}}
+    with pytest.raises(InputError, match="resize: true"):
+        discover(validate_config({"dataset": ds}))
+    assert discover(validate_config({"dataset": dict(ds, size=[40, 30])})).sizes["a"] == (30, 40)

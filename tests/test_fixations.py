@@ -11,10 +11,16 @@ import pytest
 import scipy.io
 
 from meaningmaps.errors import InputError
-from meaningmaps.fixations import COLUMNS, check_fixations, load_fixations
+from meaningmaps.fixations import (
+    COLUMNS,
+    check_fixations,
+    load_fixations,
+    resolve_origin,
+    scene_fixations,
+    select_numbers,
+)
 
-HH17 = (Path(__file__).resolve().parents[2] / "shared" / "data" / "hh17"
-        / "HendersonHayes17-NHB_eyetracking_data.mat")
+from .conftest import HH17
 
 
 def write(path: Path, text: str) -> Path:
@@ -230,3 +236,172 @@ def test_hh17_file():
     for scene, g in t.groupby("scene"):
         out, n = check_fixations(g, scene, 768, 1024)
         assert n == 0 and len(out) == len(g)
+
+
+# ----------------------------------------------------------------------------------------- issue 11
+# scene_fixations: column mapping, coordinate origin, selection by fixation number.
+
+
+def origin_csv(tmp_path, xs, ys, name="fix.csv", scene="kitchen"):
+    rows = "".join(f"{scene},{x},{y},s{i % 2}\n" for i, (x, y) in enumerate(zip(xs, ys, strict=True)))
+    return write(tmp_path / name, "scene,x,y,subject\n" + rows)
+
+
+def test_mat_reads_fixation_numbers(tmp_path):
+    t = load_fixations(hh17_like(tmp_path))
+    assert t["fix_index"].tolist() == [2.0, 3.0, 2.0, 2.0]
+
+
+def test_zero_proves_zero_based(tmp_path):
+    # H=10, W=20: x = 0 is off a 1-based image; 0-based it is pixel 1
+    p = origin_csv(tmp_path, [0, 5, 19], [3, 9, 0])
+    out, n = scene_fixations(p, "kitchen", 10, 20)
+    assert out.attrs["origin"] == 0 and n == 0
+    assert out["col"].tolist() == [1.0, 6.0, 20.0] and out["row"].tolist() == [4.0, 10.0, 1.0]
+
+
+def test_size_proves_one_based(tmp_path):
+    p = origin_csv(tmp_path, [20, 5], [3, 10])  # x = W is off a 0-based image
+    out, _ = scene_fixations(p, "kitchen", 10, 20)
+    assert out.attrs["origin"] == 1
+    assert out["col"].tolist() == [20.0, 5.0] and out["row"].tolist() == [3.0, 10.0]
+
+
+@pytest.mark.parametrize("outside", ["error", "drop"])
+def test_ambiguous_coordinates_are_refused_naming_origin(tmp_path, outside):
+    p = origin_csv(tmp_path, [3, 5, 19.4], [1, 9, 2])  # on the image either way
+    with pytest.raises(InputError) as e:
+        scene_fixations(p, "kitchen", 10, 20, outside=outside)
+    assert str(p) in str(e.value) and "dataset.fixation_csv.origin" in str(e.value)
+    if outside == "drop":
+        assert "fixations_outside: drop" in str(e.value)
+    for origin, shift in ((0, 1.0), (1, 0.0)):
+        out, _ = scene_fixations(p, "kitchen", 10, 20, outside=outside, settings={"origin": origin})
+        assert out["col"].tolist() == [3 + shift, 5 + shift, 19.4 + shift]
+        assert out.attrs["origin"] == origin
+
+
+def test_origin_set_against_the_data_stops_at_the_off_image_fixation(tmp_path):
+    p = origin_csv(tmp_path, [0, 5], [3, 9])
+    with pytest.raises(InputError, match=r"1 of 2 fixation\(s\) fall outside.*dataset.fixation_csv.origin"):
+        scene_fixations(p, "kitchen", 10, 20, settings={"origin": 1})
+
+
+def test_neither_origin_fits_is_refused(tmp_path):
+    p = origin_csv(tmp_path, [0, 20], [3, 9])  # 0 is off 1-based, 20 off 0-based
+    with pytest.raises(InputError, match=r"no origin puts every fixation.*x = 20.*x = 0.*Fix: set dataset.fixation_csv.origin"):
+        scene_fixations(p, "kitchen", 10, 20)
+
+
+def test_origin_is_decided_over_every_scene(tmp_path):
+    p = write(tmp_path / "fix.csv", "scene,x,y\na,3,3\nb,20,3\n")
+    fix = load_fixations(p)
+    assert resolve_origin(fix, {"a": (10, 20), "b": (10, 20)}, p)[0] == 1  # scene b proves it for a
+    with pytest.raises(InputError, match="cannot tell"):
+        resolve_origin(fix, {"a": (10, 20)}, p)  # scene a alone cannot
+    with pytest.raises(InputError, match="no origin"):
+        resolve_origin(load_fixations(write(tmp_path / "g.csv", "scene,x,y\na,0,3\nb,20,3\n")),
+                       {"a": (10, 20), "b": (10, 20)}, p)
+
+
+def test_column_mapping(tmp_path):
+    p = write(tmp_path / "gaze.csv", "Image ,GazeX,gaze_y,dur_ms,participant,fixation,x\n"
+                                     "kitchen.jpg,20,3,250,p1,1,999\nkitchen.jpg,5,10,100,p2,2,999\n")
+    columns = {"scene": "image", "x": "gazex", "y": "Gaze_Y", "duration": "dur_ms", "subject": "participant",
+               "fix_index": "fixation"}
+    with pytest.raises(InputError, match="has a column 'x' and dataset.fixation_csv.columns.x names 'gazex'"):
+        load_fixations(p, columns=columns)
+    p = write(tmp_path / "gaze.csv", "Image ,GazeX,gaze_y,dur_ms,participant,fixation\n"
+                                     "kitchen.jpg,20,3,250,p1,1\nkitchen.jpg,5,10,100,p2,2\n")
+    t = load_fixations(p, columns=columns)
+    assert list(t.columns) == list(COLUMNS)
+    assert t["scene"].tolist() == ["kitchen", "kitchen"] and t["col"].tolist() == [20.0, 5.0]
+    assert t["row"].tolist() == [3.0, 10.0] and t["duration"].tolist() == [250.0, 100.0]
+    assert t["subject"].tolist() == ["p1", "p2"] and t["fix_index"].tolist() == [1.0, 2.0]
+    out, _ = scene_fixations(p, "kitchen", 10, 20, settings={"columns": columns})
+    assert out.attrs["origin"] == 1 and len(out) == 2
+    with pytest.raises(InputError, match=r"gaze.csv: has no column 'img' \(dataset.fixation_csv.columns.scene\)"):
+        load_fixations(p, columns={"scene": "img"})
+    with pytest.raises(InputError, match="maps several of our columns"):
+        load_fixations(p, columns={"x": "gazex", "y": "gazex"})
+    swapped = load_fixations(p, columns={"scene": "image", "x": "gaze_y", "y": "gazex"})  # a swap is fine
+    assert swapped["col"].tolist() == [3.0, 10.0]
+
+
+def numbered_csv(tmp_path, numbers):
+    rows = "".join(f"kitchen,{3 + i},{4 + i},s1,{k}\n" for i, k in enumerate(numbers))
+    return write(tmp_path / "num.csv", "scene,x,y,subject,fix_index\n" + rows)
+
+
+def test_select_by_number_csv(tmp_path, caplog):
+    p = numbered_csv(tmp_path, [1, 2, 3, 4, 5])
+    s = {"origin": 1}
+    assert len(scene_fixations(p, "kitchen", 10, 20, settings=s)[0]) == 5  # default: all
+    with caplog.at_level(logging.INFO, logger="meaningmaps.fixations"):
+        first3, _ = scene_fixations(p, "kitchen", 10, 20, settings=dict(s, numbers={"min": None, "max": 3}))
+    assert first3["fix_index"].tolist() == [1.0, 2.0, 3.0] and first3["col"].tolist() == [3.0, 4.0, 5.0]
+    assert "kept 3 of 5 fixations numbered -inf..3" in caplog.text and "numbers in the file: 1..5" in caplog.text
+    rest, _ = scene_fixations(p, "kitchen", 10, 20, settings=dict(s, numbers={"min": 2}))
+    assert rest["fix_index"].tolist() == [2.0, 3.0, 4.0, 5.0]
+    with pytest.raises(InputError, match=r"no fixation is numbered 7..9 \(its numbers: 1..5\)"):
+        scene_fixations(p, "kitchen", 10, 20, settings=dict(s, numbers={"min": 7, "max": 9}))
+
+
+def test_select_needs_every_number(tmp_path):
+    p = write(tmp_path / "n.csv", "scene,x,y,fix_index\nkitchen,3,3,1\nkitchen,4,4,\n")
+    with pytest.raises(InputError, match=r"1 of 2 fixation\(s\) have no whole fixation number.*attention.fixation_numbers"):
+        scene_fixations(p, "kitchen", 10, 20, settings={"origin": 1, "numbers": {"max": 3}})
+    p = write(tmp_path / "m.csv", "scene,x,y\nkitchen,3,3\n")
+    with pytest.raises(InputError, match="fix_index"):
+        scene_fixations(p, "kitchen", 10, 20, settings={"origin": 1, "numbers": {"min": 1}})
+
+
+def test_select_by_number_mat(tmp_path):
+    p = hh17_like(tmp_path)
+    a, _ = scene_fixations(p, "a", 768, 1024, settings={"numbers": {"min": 3}})
+    assert a["fix_index"].tolist() == [3.0] and a["row"].tolist() == [1.0]
+    b, _ = scene_fixations(p, "b", 768, 1024, settings={"numbers": {"max": 2}})
+    assert b["subject"].tolist() == ["31", "34"]
+    t = load_fixations(p)
+    with pytest.raises(InputError, match=r"the .mat field fixN"):
+        select_numbers(t.assign(fix_index=np.nan), {"min": 2}, p, "a")
+    with pytest.raises(InputError, match="fixation_csv.origin is 0, but this is a .mat file"):
+        scene_fixations(p, "a", 768, 1024, settings={"origin": 0})
+
+
+@pytest.mark.realdata
+def test_hh17_select_first_three(hh17_file):
+    t = load_fixations(hh17_file)
+    assert t["fix_index"].min() == 2  # the first fixation is already dropped
+    scene = "basketball_net"
+    g = t[t["scene"] == scene]
+    early, _ = scene_fixations(hh17_file, scene, 768, 1024, settings={"numbers": {"min": 2, "max": 4}})
+    assert set(early["fix_index"]) <= {2, 3, 4}
+    # per subject: the first three recorded fixations of the trial, positions as in the file
+    for subject, rows in g.groupby("subject"):
+        want = rows[rows["fix_index"] <= 4]
+        got = early[early["subject"] == subject]
+        assert got["fix_index"].tolist() == want["fix_index"].tolist()
+        assert got["row"].tolist() == want["row"].tolist() and got["col"].tolist() == want["col"].tolist()
+    later, _ = scene_fixations(hh17_file, scene, 768, 1024, settings={"numbers": {"min": 3}})
+    assert len(later) == len(g) - int((g["fix_index"] == 2).sum())
+    all_, _ = scene_fixations(hh17_file, scene, 768, 1024)
+    assert len(all_) == len(g)
+
+
+@pytest.mark.realdata
+def test_hh17_as_a_renamed_csv(hh17_file, tmp_path):
+    """The HH17 fixations exported to a CSV with other names (1-based, as the file): the same table."""
+    t = load_fixations(hh17_file)
+    t = t[t["scene"].isin(["basketball_net", "gnome"])]
+    csv = tmp_path / "hh.csv"
+    pd.DataFrame({"img": t["scene"] + ".jpg", "c": t["col"], "r": t["row"], "ms": t["duration"],
+                  "sbj": t["subject"], "n": t["fix_index"].astype(int)}).to_csv(csv, index=False)
+    columns = {"scene": "img", "x": "c", "y": "r", "duration": "ms", "subject": "sbj", "fix_index": "n"}
+    sizes = {"basketball_net": (768, 1024), "gnome": (768, 1024)}
+    assert resolve_origin(load_fixations(csv, columns=columns), sizes, csv)[0] == 1  # edge values prove it
+    for scene in sizes:
+        a, _ = scene_fixations(hh17_file, scene, 768, 1024, settings={"numbers": {"max": 4}})
+        b, _ = scene_fixations(csv, scene, 768, 1024, settings={"columns": columns, "origin": 1,
+                                                                  "numbers": {"max": 4}})
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_like=False)

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from meaningmaps.errors import InputError
-from meaningmaps.external_maps import load_map
+from meaningmaps.external_maps import bilinear_resize, load_map, map_source_settings
 from meaningmaps.images import load_rgb
 from meaningmaps.map_sources import imported_map
 from meaningmaps.patch_files import write_scene_patches
@@ -75,3 +75,80 @@ def test_external_maps(tmp_path):
     np.save(tmp_path / "k.npy", np.ones((30, 40)))
     with pytest.raises(InputError, match=r"k.npy: map is constant"):
         load_map(tmp_path / "k.npy")
+
+
+# ------------------------------------------------------------- issue 11: transform and resize
+
+
+@pytest.fixture
+def log_density(tmp_path):
+    """A DeepGaze-like map: the log of a density that sums to 1 over a 30 x 40 scene."""
+    d = np.random.default_rng(2).random((30, 40)) + 0.1
+    logd = np.log(d / d.sum())
+    np.save(tmp_path / "ld.npy", logd)
+    return tmp_path / "ld.npy", logd
+
+
+def test_transform_exp_equals_exp_of_the_map(log_density):
+    path, logd = log_density
+    m = imported_map(path, (30, 40), source="deepgaze", transform="exp")
+    assert np.array_equal(m, np.exp(logd))
+    assert abs(m.sum() - 1) < 1e-12
+
+
+def test_all_negative_map_without_transform_is_refused(log_density):
+    path, logd = log_density
+    with pytest.raises(InputError) as e:
+        imported_map(path, (30, 40), source="deepgaze")
+    msg = str(e.value)
+    assert str(path) in msg and "log density" in msg
+    assert "dataset.maps.deepgaze.transform: exp" in msg
+    assert np.array_equal(imported_map(path, (30, 40), source="deepgaze", transform="none"), logd)  # said so
+
+
+def test_exp_of_a_non_log_map_overflowing_is_refused(tmp_path):
+    np.save(tmp_path / "big.npy", np.linspace(0, 255, 1200).reshape(30, 40))
+    with pytest.raises(InputError, match=r"dataset.maps.s.transform is exp, but .* up to 255"):
+        imported_map(tmp_path / "big.npy", (30, 40), source="s", transform="exp")
+
+
+def test_size_mismatch_names_both_sizes_and_resize(log_density):
+    path, logd = log_density
+    with pytest.raises(InputError) as e:
+        imported_map(path, (60, 80), source="deepgaze", transform="exp")
+    msg = str(e.value)
+    assert "map is 40x30 (WxH) but the scene is 80x60" in msg and "dataset.maps.deepgaze.resize: true" in msg
+
+
+def test_resize_resamples_bilinear_after_the_transform(log_density, caplog):
+    path, logd = log_density
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="meaningmaps.map_sources"):
+        m = imported_map(path, (60, 80), source="deepgaze", transform="exp", resize=True)
+    assert m.shape == (60, 80)
+    assert np.allclose(m, bilinear_resize(np.exp(logd), (60, 80)))
+    assert "resized 40x30 -> 80x60 (WxH), bilinear" in caplog.text
+    small = imported_map(path, (15, 20), source="deepgaze", transform="exp", resize=True)
+    assert small.shape == (15, 20)
+
+
+def test_bilinear_resize_pixel_centres():
+    a = np.array([[0.0, 1.0], [2.0, 3.0]])
+    up = bilinear_resize(a, (4, 4))
+    # output pixel i samples input position (i + 0.5) / 2 - 0.5: -0.25 (held), 0.25, 0.75, 1.25 (held)
+    assert np.allclose(up[0], [0.0, 0.25, 0.75, 1.0])
+    assert np.allclose(up[:, 0], [0.0, 0.5, 1.5, 2.0])
+    assert np.allclose(bilinear_resize(up, (2, 2)), [[0.375, 1.125], [1.875, 2.625]])  # at 0.5 and 2.5
+    ramp = np.add.outer(np.arange(6.0), np.arange(8.0))  # a plane is kept exactly away from the edges
+    r = bilinear_resize(ramp, (3, 4))
+    assert np.allclose(r, np.add.outer(np.arange(3) * 2 + 0.5, np.arange(4) * 2 + 0.5))
+    assert bilinear_resize(ramp, (6, 8)) is not ramp and np.array_equal(bilinear_resize(ramp, (6, 8)), ramp)
+
+
+def test_map_source_settings_plain_and_full():
+    got = map_source_settings({"a": "fa", "b": {"folder": "fb", "transform": "exp", "resize": True}})
+    assert got == {"a": {"folder": "fa", "transform": None, "resize": False},
+                   "b": {"folder": "fb", "transform": "exp", "resize": True}}
+    with pytest.raises(InputError, match="dataset.maps.c.transform"):
+        map_source_settings({"c": {"folder": "x", "transform": "log"}})

@@ -10,7 +10,7 @@ from meaningmaps.config import validate_config
 from meaningmaps.errors import InputError
 from meaningmaps.folds import model_folds, rating_fold
 from meaningmaps.model_loading import check_model_source, load_llava
-from meaningmaps.prompting import CATEGORIES, QUESTION, RATING, parse_category, prompt_text
+from meaningmaps.prompting import CATEGORIES, LLAVA_V1_SYSTEM, QUESTION, RATING, parse_category, prompt_text
 
 from .conftest import REPO
 
@@ -36,15 +36,17 @@ def test_tiny_model_image_tokens_and_prompt(tiny_llava_dir):
     cfg = model.config
     n_image = (cfg.vision_config.image_size // cfg.vision_config.patch_size) ** 2
     assert cfg.image_seq_length == n_image == 16
-    prompt = prompt_text(processor)
-    assert prompt == f"USER: <image>\n{QUESTION} ASSISTANT:"
+    assert prompt_text(processor) == prompt_text(processor, "llava_v1") == \
+        f"{LLAVA_V1_SYSTEM} USER: <image>\n{QUESTION} ASSISTANT:"
+    assert prompt_text(processor, "chat_template") == f"USER: <image>\n{QUESTION} ASSISTANT:"
     img = Image.fromarray(np.full((87, 87, 3), 128, np.uint8))
-    enc = processor(images=[img], text=[prompt], return_tensors="pt")
-    ids = enc["input_ids"][0].tolist()
-    assert ids.count(cfg.image_token_id) == n_image  # the processor expands <image> to what the tower gives
-    assert processor.tokenizer.convert_ids_to_tokens(ids).count("<unk>") == 0  # every prompt word is known
-    out = model(**enc)  # the model accepts it: image features and image tokens agree in number
-    assert out.logits.shape[:2] == enc["input_ids"].shape
+    for mode in ("llava_v1", "chat_template"):
+        enc = processor(images=[img], text=[prompt_text(processor, mode)], return_tensors="pt")
+        ids = enc["input_ids"][0].tolist()
+        assert ids.count(cfg.image_token_id) == n_image  # the processor expands <image> to what the tower gives
+        assert processor.tokenizer.convert_ids_to_tokens(ids).count("<unk>") == 0  # every prompt word is known
+        out = model(**enc)  # the model accepts it: image features and image tokens agree in number
+        assert out.logits.shape[:2] == enc["input_ids"].shape
 
 
 def test_llava15_7b_shape_without_download():

@@ -29,6 +29,7 @@ from meaningmaps.errors import InputError
 from meaningmaps.splits import kfold_assignment
 
 from .conftest import REPO
+from .conftest import demo_config as test_demo_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -85,13 +86,8 @@ def slurm_cluster(request):
 
 
 def demo_config(root: Path, n_scenes: int) -> dict:
-    """demo/config.yaml pointed at a demo study under root (as tests/test_workflow.py's demo_run)."""
-    cfg = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
-    cfg["results"] = str(root / "results")
-    ds = cfg["dataset"]
-    for key in ("images", "ratings", "fixations"):
-        ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
-    ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
+    """The tests' demo config (tests/conftest.py) with k = 2 folds that both hold out a scene."""
+    cfg = test_demo_config(root)
     model = cfg["model"]
     # k = 2 folds, each with a held-out scene: the first salt that gives both folds a test scene
     scenes = [f"scene_{i:02d}" for i in range(1, n_scenes + 1)]
@@ -99,8 +95,6 @@ def demo_config(root: Path, n_scenes: int) -> dict:
         if len(set(kfold_assignment_or_empty(scenes, 2, salt).values())) == 2:
             break
     model["folds"] = {"k": 2, "salt": salt}
-    model["finetune"]["epochs"] = 1
-    model["build_tiny"].update(image_size=56, vision_hidden=32)  # smaller and faster than the demo's
     cfg["evaluation"]["bootstrap"] = 200
     return cfg
 

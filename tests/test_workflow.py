@@ -18,7 +18,7 @@ import yaml
 
 from meaningmaps.demo import make_demo_study
 
-from .conftest import HH17, REPO
+from .conftest import HH17, REPO, demo_config
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
@@ -54,15 +54,7 @@ def demo_run(tmp_path_factory):
     """The demo study (3 scenes) through the whole workflow, once for this module."""
     root = tmp_path_factory.mktemp("demo")
     make_demo_study(root / "data", n_scenes=3)
-    cfg = yaml.safe_load((REPO / "demo" / "config.yaml").read_text())
-    cfg["results"] = str(root / "results")
-    ds = cfg["dataset"]
-    for key in ("images", "ratings", "fixations"):
-        ds[key] = str(root / "data" / Path(ds[key]).relative_to("demo/data"))
-    ds["maps"] = {"salience": str(root / "data" / "maps" / "salience")}
-    cfg["model"]["base"] = str(root / "results" / "models" / "tiny-llava")
-    cfg["model"]["finetune"]["epochs"] = 1  # the plumbing, not the learning (the demo measures that)
-    cfg["model"]["build_tiny"].update(image_size=56, vision_hidden=32)  # smaller and faster
+    cfg = demo_config(root)
     configfile = write_config(root / "config.yaml", cfg)
     proc = snakemake(root, configfile)
     return root, configfile, proc
@@ -118,7 +110,13 @@ def test_demo_model_steps(demo_run):
         assert (res / "models" / fold / "adapter" / "adapter_config.json").is_file()
         assert list((res / "models" / fold / "merged").glob("*.safetensors"))
         loss = pd.read_csv(res / "models" / fold / "loss.csv")
-        assert loss["loss"].iloc[-1] < loss["loss"].iloc[0]  # it learns
+        train_loss = loss["loss"].dropna()
+        assert train_loss.iloc[-1] < train_loss.iloc[0]  # it learns
+        assert loss["eval_loss"].notna().any()  # the held-out loss, after the epoch
+        card = json.loads((res / "models" / fold / "merged" / "meaningmaps_card.json").read_text())
+        assert card["prompt"] == (res / "qa" / "prompt.txt").read_text()
+        assert (card["prompt_mode"], card["image_aspect"], card["fold"]) == ("llava_v1", "pad", fold)
+        assert card["trained_scenes"] == sorted(train_scenes)
         assert (res / "probe" / fold / "ridge.npz").is_file()
     for source in ("base", "finetuned", "probe"):
         for scene in ("scene_01", "scene_02", "scene_03"):
@@ -141,10 +139,11 @@ def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
     cfg["model"]["base"] = str(tmp_path / "fresh" / "models" / "tiny-llava")
     fresh = write_config(tmp_path / "config.yaml", cfg)
     proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/ratings/finetuned/scene_02.csv")
-    # scene_02 is rated by fold1, trained on scene_01 and scene_03 only
+    # scene_02 is rated by fold1, trained on scene_01 and scene_03; scene_02's own labels (fold1's
+    # test side) are planned for fold1's held-out loss only
     assert job_counts(proc.stdout) == {
-        "build_tiny_llava": 1, "patches": 3, "patch_views": 3, "human_ratings": 2, "qa_scene": 2,
-        "qa_split": 1, "finetune": 1, "merge": 1, "finetuned_ratings": 1, "total": 15}
+        "build_tiny_llava": 1, "patches": 3, "patch_views": 3, "human_ratings": 3, "qa_scene": 3, "prompt": 1,
+        "qa_split": 2, "finetune": 1, "merge": 1, "finetuned_ratings": 1, "total": 19}
 
 
 def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, tmp_path):
@@ -164,10 +163,11 @@ def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, 
     assert counts, proc.stdout[-3000:] + proc.stderr[-3000:]
     counts.pop("all", None)
     # scene_02 trains fold0 (which rates scene_01 and scene_03); fold1, which rates scene_02,
-    # never saw its labels and is not retrained; the probe follows the same folds.
-    assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 1, "finetune": 1, "merge": 1,
+    # never saw its labels and is not retrained (its test split is rewritten for the held-out loss,
+    # an ancient() input of its training); the probe follows the same folds.
+    assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 2, "finetune": 1, "merge": 1,
                       "finetuned_ratings": 2, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 5,
-                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 21}  # total counts rule all
+                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 22}  # total counts rule all
 
 
 def test_rerun_has_nothing_to_do(demo_run):

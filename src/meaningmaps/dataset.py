@@ -7,6 +7,10 @@ The scene list is ``dataset.scenes`` when given; else the scene images; else the
 else the scenes that have fixations and a map in every map source; else the fixation scenes.
 Every other source present must then have exactly these scenes (unless ``dataset.scenes`` picks a
 subset, when extra scenes elsewhere are ignored).
+
+The fixation file is read once here, with ``dataset.fixation_csv.columns`` applied, and a CSV's
+coordinate origin is decided here for the whole file (``Study.fixation_settings``, which every rule
+that reads fixations passes to ``fixations.scene_fixations``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
-from .external_maps import MAP_SUFFIXES, map_size
+from .external_maps import MAP_SUFFIXES, map_size, map_source_settings
 from .images import IMAGE_SUFFIXES, image_size
 
 SCENE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
@@ -31,6 +35,10 @@ class Study:
     maps: dict[str, dict[str, Path]] = field(default_factory=dict)
     fixations: Path | None = None
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: dataset.maps source -> {folder, transform, resize} (external_maps.map_source_settings)
+    map_settings: dict[str, dict] = field(default_factory=dict)
+    #: what scene_fixations reads every scene with (fixations.resolve_settings); {} without fixations
+    fixation_settings: dict = field(default_factory=dict)
 
     @property
     def rating_sources(self) -> list[str]:
@@ -61,29 +69,36 @@ def scan_folder(folder, suffixes, what: str) -> dict[str, Path]:
     return found
 
 
-def fixation_scenes(path) -> set[str]:
+def fixation_scenes(path, columns: dict | None = None) -> set[str]:
+    """The scenes a fixation file has (``columns``: a CSV's ``dataset.fixation_csv.columns``)."""
     from .fixations import load_fixations
 
-    return set(load_fixations(path)["scene"].astype(str).unique())
+    return set(load_fixations(path, columns=columns)["scene"].astype(str).unique())
 
 
 def discover(config: dict) -> Study:
+    from .fixations import fixation_settings, load_fixations, resolve_settings
+
     ds = config["dataset"]
     sources: dict[str, set[str]] = {}
     images = scan_folder(ds["images"], IMAGE_SUFFIXES, "scene image") if ds.get("images") else {}
     ratings = scan_folder(ds["ratings"], RATING_SUFFIXES, "rating") if ds.get("ratings") else {}
-    maps = {name: scan_folder(folder, MAP_SUFFIXES, f"map ({name})") for name, folder in (ds.get("maps") or {}).items()}
+    map_settings = map_source_settings(ds.get("maps"))
+    maps = {name: scan_folder(m["folder"], MAP_SUFFIXES, f"map ({name})") for name, m in map_settings.items()}
     fixations = Path(ds["fixations"]) if ds.get("fixations") else None
     if fixations is not None and not fixations.is_file():
         raise InputError(fixations, "fixations file does not exist.", "fix dataset.fixations in the config.")
+    fix_table = None
+    if fixations is not None:
+        fix_table = load_fixations(fixations, columns=fixation_settings(config)["columns"])
     if images:
         sources["images"] = set(images)
     if ratings:
         sources["ratings"] = set(ratings)
     for name, found in maps.items():
         sources[f"maps.{name}"] = set(found)
-    if fixations is not None:
-        sources["fixations"] = fixation_scenes(fixations)
+    if fix_table is not None:
+        sources["fixations"] = set(fix_table["scene"].astype(str).unique())
     if not sources:
         raise InputError(None, "the config names no data: set dataset.images, ratings, fixations or maps.")
 
@@ -106,8 +121,10 @@ def discover(config: dict) -> Study:
             raise InputError(None, f"scene name {scene!r} has characters outside {SCENE_PATTERN}.")
     check_same_scenes(scenes, defining, sources, strict, ds)
 
-    study = Study(scenes, images, ratings, maps, fixations)
+    study = Study(scenes, images, ratings, maps, fixations, map_settings=map_settings)
     study.sizes = {s: scene_size(s, study, ds.get("size")) for s in scenes}
+    if fix_table is not None:
+        study.fixation_settings = resolve_settings(config, fixations, fix_table, study.sizes)
     return study
 
 
@@ -128,18 +145,20 @@ def check_same_scenes(scenes, defining, sources, strict, ds) -> None:
 
 def _source_path(name: str, ds: dict):
     if name.startswith("maps."):
-        return ds["maps"][name[5:]]
+        return map_source_settings(ds["maps"])[name[5:]]["folder"]
     return ds[name]
 
 
 def scene_size(scene: str, study: Study, fallback) -> tuple[int, int]:
-    """(height, width): from the image, else a map, else ``dataset.size`` ([width, height])."""
+    """(height, width): from the image, else a map of a source that is not resized, else
+    ``dataset.size`` ([width, height]). A ``resize: true`` source never sets the size: it is the
+    one whose maps may be of another size."""
     if scene in study.images:
         return image_size(study.images[scene])
-    for found in study.maps.values():
-        if scene in found:
+    for name, found in study.maps.items():
+        if scene in found and not study.map_settings.get(name, {}).get("resize"):
             return tuple(int(v) for v in map_size(found[scene]))
     if fallback:
         return int(fallback[1]), int(fallback[0])
-    raise InputError(None, f"scene {scene!r} has no image or map to take its size from.",
-                     "set dataset.images, or dataset.size: [width, height].")
+    raise InputError(None, f"scene {scene!r} has no image or map to take its size from (maps with resize: true "
+                     "do not give one).", "set dataset.images, or dataset.size: [width, height].")

@@ -2,6 +2,11 @@
 
 Maps must be numeric: ``.npy`` (2-D float) or a greyscale PNG (8 or 16 bit). A colour-mapped PNG is
 refused: its colours are not values, and correlating them was the seed code's mistake.
+
+Each source of ``dataset.maps`` is a folder, or ``{folder, transform, resize}``
+(:func:`map_source_settings`): ``transform: exp`` exponentiates log-density maps (DeepGaze writes
+log densities; correlating the logs understates a model badly), ``resize: true`` resamples a map of
+another size to the scene (:func:`bilinear_resize`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,37 @@ from PIL import Image, UnidentifiedImageError
 from .errors import InputError
 
 MAP_SUFFIXES = (".npy", ".png")
+TRANSFORMS = ("none", "exp")
+
+
+def map_source_settings(maps: dict | None) -> dict[str, dict]:
+    """``dataset.maps`` as {name: {folder, transform, resize}}: a plain string is the folder;
+    ``transform`` stays None when unset (then an all-negative map is refused, not taken as is)."""
+    out = {}
+    for name, spec in (maps or {}).items():
+        spec = {"folder": spec} if isinstance(spec, str) else dict(spec)
+        transform = spec.get("transform")
+        if transform not in (None, *TRANSFORMS):
+            raise InputError(None, f"dataset.maps.{name}.transform must be one of {list(TRANSFORMS)}, got {transform!r}.")
+        out[name] = {"folder": str(spec["folder"]), "transform": transform, "resize": bool(spec.get("resize", False))}
+    return out
+
+
+def bilinear_resize(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``arr`` resampled to ``shape`` (H, W) by bilinear interpolation with pixel centres aligned
+    (output pixel i samples input position (i + 0.5) * n_in / n_out - 0.5, edges held: OpenCV's
+    INTER_LINEAR, MATLAB imresize bilinear without antialiasing). One axis at a time, float64."""
+    out = np.array(arr, dtype=np.float64)  # a copy, even when no axis changes
+    for axis, n in enumerate(shape):
+        m = out.shape[axis]
+        if m == n:
+            continue
+        pos = np.clip((np.arange(n) + 0.5) * (m / n) - 0.5, 0, m - 1)
+        i0 = np.floor(pos).astype(np.int64)
+        i1 = np.minimum(i0 + 1, m - 1)
+        t = (pos - i0).reshape((n, 1) if axis == 0 else (1, n))
+        out = np.take(out, i0, axis=axis) * (1 - t) + np.take(out, i1, axis=axis) * t
+    return out
 
 
 def map_size(path) -> tuple[int, int]:
@@ -31,8 +67,9 @@ def map_size(path) -> tuple[int, int]:
         raise InputError(path, f"is not a readable PNG map ({exc}).") from exc
 
 
-def load_map(path, shape=None) -> np.ndarray:
-    """Read a map as float64 H x W, checked (and against ``shape`` (H, W) when given)."""
+def load_map(path, shape=None, check: bool = True) -> np.ndarray:
+    """Read a map as float64 H x W, checked (and against ``shape`` (H, W) when given);
+    ``check=False``: only read (2-D, numeric), for a caller that transforms it first."""
     path = Path(path)
     if path.suffix == ".npy":
         try:
@@ -57,7 +94,10 @@ def load_map(path, shape=None) -> np.ndarray:
         except (UnidentifiedImageError, OSError) as exc:
             raise InputError(path, f"cannot be decoded as a PNG map ({exc}).") from exc
     arr = np.asarray(arr, dtype=np.float64)
-    check_map(arr, path, shape)
+    if check:
+        check_map(arr, path, shape)
+    elif arr.ndim != 2:
+        raise InputError(path, f"map has shape {arr.shape}; it must be 2-D (H x W).")
     return arr
 
 

@@ -4,7 +4,9 @@ What: Pearson correlation between a predictor map (meaning, salience, centre bia
 human attention map over all pixels, its square, the squared semipartial correlation (the
 variance in attention explained uniquely by one map over another, as Henderson & Hayes 2017
 report for meaning over salience), a centre-bias baseline map, a scene-bootstrap confidence
-interval of a mean, and paired tests between two sources' per-scene values.
+interval of a mean, paired tests between two sources' per-scene values and Holm's correction of a
+family of p values. The saliency benchmark's metrics (CC, NSS, AUC-Judd, shuffled AUC, SIM, KL, IG)
+live in ``saliency_metrics.py`` and are re-exported here.
 
 Why: these numbers are published, so every function works in float64, refuses input on which the
 statistic is undefined (shape mismatch, NaN/inf, constant maps) instead of returning a silent NaN,
@@ -14,9 +16,21 @@ and is deterministic (bootstraps take an explicit seed).
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy as np
 from scipy import stats
+
+from .saliency_metrics import (  # noqa: F401 -- re-exported: one place to import every metric from
+    EPS,
+    auc_judd,
+    auc_shuffled,
+    cc,
+    information_gain,
+    kl_divergence,
+    nss,
+    similarity,
+)
 
 # x counts as a linear function of the control when the residual of x on the control keeps less
 # than this fraction of x's centred sum of squares (rounding alone leaves ~1e-31).
@@ -201,3 +215,30 @@ def paired_tests(a, b, n_boot: int = 10000, level: float = 0.95, seed: int = 0) 
         "diff_ci_low": lo,
         "diff_ci_high": hi,
     }
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p values (family-wise error), in the input order.
+
+    With the m finite p values sorted ascending p_(1) <= ... <= p_(m), the adjusted
+    p_(j) = max over i <= j of min(1, (m - i + 1) p_(i)). NaN entries (an undefined test) are not
+    part of the family and stay NaN. Equals statsmodels' ``multipletests(p, method="holm")``.
+    """
+    p = np.asarray(pvalues, dtype=np.float64).ravel()
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(~np.isnan(p))
+    if finite.size == 0:
+        return out
+    if (p[finite] < 0).any() or (p[finite] > 1).any():
+        raise ValueError("p values must lie in [0, 1]")
+    m = finite.size
+    order = finite[np.argsort(p[finite], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def scene_seed(seed: int, scene: str) -> list[int]:
+    """A per-scene seed for ``numpy.random.default_rng``: the config seed with the CRC-32 of the
+    scene name, so a scene's random draws do not depend on which other scenes the study has."""
+    return [int(seed) % 2**63, zlib.crc32(str(scene).encode("utf-8"))]

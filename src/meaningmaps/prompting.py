@@ -3,9 +3,11 @@
 The question is the paper's, word for word. The categories map to the raters' six-point scale:
 "very low" = 1 ... "very high" = 6. Two prompt modes (config ``model.prompt``):
 
-* ``llava_v1`` (default, the paper's): the original LLaVA ``conv_llava_v1`` conversation
-  (separator style TWO): ``<system> USER: <image>\\n<question> ASSISTANT:``, with the system prompt
-  :data:`LLAVA_V1_SYSTEM`; in training the answer follows as ``" <category></s>"``;
+* ``llava_v1`` (default, the paper's): the original LLaVA v1 conversation (separator style TWO):
+  ``<system> USER: <image>\\n<question> ASSISTANT:``, with the system prompt :data:`LLAVA_V1_SYSTEM`;
+  in training the answer follows as ``" <category></s>"``. This is LLaVA's ``conv_templates["v1"]``
+  (``conv_vicuna_v1``), the template of ``--version v1`` training; LLaVA's ``conv_llava_v1``
+  differs only in saying "human" for "user" in the system prompt;
 * ``chat_template``: the processor's own chat template (llava-hf's llava-1.5 template has no system
   prompt: ``USER: <image>\\n<question> ASSISTANT:``).
 
@@ -37,7 +39,8 @@ LLAVA15_CHAT_TEMPLATE = (
 
 
 PROMPT_MODES = ("llava_v1", "chat_template")
-# LLaVA's conv_vicuna_v1 / conv_llava_v1 system prompt (llava/conversation.py), word for word.
+# The system prompt of LLaVA's conv_vicuna_v1 = conv_templates["v1"] (llava/conversation.py), word for
+# word: the one `--version v1` fine-tuning used (conv_llava_v1 says "human" where this says "user").
 LLAVA_V1_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
                    "helpful, detailed, and polite answers to the user's questions.")
 
@@ -57,8 +60,8 @@ def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION) -> 
     """The text the model is conditioned on, up to and including ``ASSISTANT:``, with the processor's
     image placeholder (which the processor expands into the image tokens).
 
-    ``llava_v1``: ``conv_llava_v1.get_prompt()`` of LLaVA for one user turn ``<image>\\n<question>`` and
-    an open assistant turn. ``chat_template``: ``processor.apply_chat_template`` with the generation
+    ``llava_v1``: ``conv_templates["v1"].get_prompt()`` of LLaVA (separator style TWO) for one user turn
+    ``<image>\\n<question>`` and an open assistant turn. ``chat_template``: ``processor.apply_chat_template`` with the generation
     prompt (a processor without a template gets the llava-1.5 layout without a system prompt).
     """
     check_prompt_mode(mode)

@@ -141,7 +141,8 @@ def _check_llama_specials(tok, file) -> None:
                          f"point {TOKENIZER_KEY} at a Llama(-2) tokenizer.json (LLaVA-1.5's text vocabulary).")
     if tok("a")["input_ids"][:1] != [vocab["<s>"]]:
         raise InputError(file, "does not prepend <s> to a text, as LLaVA-1.5's tokenizer does.",
-                         "use a tokenizer.json whose post-processor adds the BOS token (transformers' Llama converter does).")
+                         "use a tokenizer.json whose post-processor adds the BOS token "
+                         "(transformers' Llama converter writes one).")
 
 
 def padded_vocab_size(n: int, multiple: int = VOCAB_MULTIPLE) -> int:
