@@ -6,9 +6,15 @@ MODEL = config["model"]
 MODEL_SOURCES = list(MODEL["sources"]) if MODEL["enabled"] else []
 RATING_SOURCES = (["human"] if DS.get("ratings") else []) + MODEL_SOURCES
 EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
-CENTER_SOURCES = ["center"] if config["evaluation"]["center_bias"] else []
+# Centre-bias sources: the Gaussian `center` and `center_empirical` (other scenes' fixations).
+# Reference source and semipartial pairs: as set, else defaults among the sources that exist.
+from meaningmaps.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources  # noqa: E402
+
+CENTER_SOURCES = center_sources(config["evaluation"], bool(DS.get("fixations")))
 MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
-check_source_names(config, MAP_SOURCES)
+REFERENCE = reference_source(config, MAP_SOURCES)
+SEMIPARTIAL = semipartial_pairs(config, MAP_SOURCES, CENTER_SOURCES)
+check_source_names(with_resolved_sources(config, REFERENCE, SEMIPARTIAL), MAP_SOURCES)
 
 
 def one_of(names):
@@ -73,7 +79,9 @@ def all_targets(wildcards):
         targets += expand(f"{R}/attention/{{scene}}.npy", scene=scenes)
         if MAP_SOURCES:
             targets += [f"{R}/evaluation/scores.csv", f"{R}/evaluation/summary.csv",
+                        f"{R}/evaluation/pairwise.csv", f"{R}/evaluation/ceiling.csv",
                         f"{R}/figures/comparison.png", f"{R}/figures/comparison.pdf",
+                        f"{R}/figures/summary.png", f"{R}/figures/summary.pdf",
                         f"{R}/figures/gallery.png"]
     return targets
 

@@ -1,17 +1,66 @@
-# Evaluation: Pearson r, R^2 and semipartial R^2 of every map source against attention, per
-# scene; then across scenes: mean r with a scene-bootstrap CI and paired tests.
-# Module: src/meaningmaps/evaluation.py (with metrics.py)
+# Evaluation: Pearson r, R^2, semipartial R^2 and the saliency benchmark's metrics of every map
+# source against attention, per scene; the noise ceiling per scene; then across scenes: means
+# with scene-bootstrap CIs, the mean ceiling and paired tests (Holm-adjusted).
+# Modules: src/meaningmaps/evaluation.py (with metrics.py, saliency_metrics.py, noise_ceiling.py,
+# empirical_center.py, fixation_tables.py)
+
+
+rule fixation_table:
+    """One scene's fixations exactly as its attention map uses them (fixations.scene_fixations,
+    the arguments of rule attention), for every map made from several scenes' fixations."""
+    input:
+        fixations=lambda wc: STUDY().fixations,
+    output:
+        f"{R}/fixations/{{scene}}.csv",
+    params:
+        size=scene_size,
+        outside=config["dataset"]["fixations_outside"],
+        settings=lambda wc: STUDY().fixation_settings,
+    log:
+        f"{R}/logs/fixation_table/{{scene}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/fixation_table.py"
+
+
+rule noise_ceiling:
+    """Split-half r of the scene's attention map (subjects by alternating rank) and 2r / (1 + r)."""
+    input:
+        f"{R}/fixations/{{scene}}.csv",
+    output:
+        f"{R}/evaluation/ceiling/{{scene}}.csv",
+    params:
+        size=scene_size,
+        fc=config["attention"]["fc"],
+        weight=config["attention"]["weight"],
+        wrap=config["attention"]["wrap"],
+        splits=config["evaluation"]["ceiling_splits"],
+        seed=config["evaluation"]["seed"],
+    log:
+        f"{R}/logs/noise_ceiling/{{scene}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/noise_ceiling.py"
 
 
 rule score_scene:
     input:
         attention=f"{R}/attention/{{scene}}.npy",
         maps=expand(f"{R}/maps/{{source}}/{{{{scene}}}}.npy", source=MAP_SOURCES),
+        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=STUDY().scenes),
+        # the information-gain baseline, the empirical centre bias (none in a one-scene study)
+        baseline=lambda wc: [f"{R}/maps/center_empirical/{wc.scene}.npy"] if len(STUDY().scenes) > 1 else [],
     output:
         f"{R}/evaluation/scenes/{{scene}}.csv",
     params:
         sources=MAP_SOURCES,
-        semipartial=config["evaluation"]["semipartial"],
+        semipartial=SEMIPARTIAL,
+        scenes=lambda wc: STUDY().scenes,
+        sizes=lambda wc: {s: list(v) for s, v in STUDY().sizes.items()},
+        auc=config["evaluation"]["auc_shuffled"],
+        seed=config["evaluation"]["seed"],
     log:
         f"{R}/logs/score_scene/{{scene}}.log",
     conda:
@@ -22,11 +71,13 @@ rule score_scene:
 
 rule evaluate:
     input:
-        lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=EVAL_SCENES()),
+        scenes=lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=EVAL_SCENES()),
+        ceiling=lambda wc: expand(f"{R}/evaluation/ceiling/{{scene}}.csv", scene=EVAL_SCENES()),
     output:
         scores=report(f"{R}/evaluation/scores.csv", category="Evaluation", caption="../report/scores.rst"),
         summary=report(f"{R}/evaluation/summary.csv", category="Evaluation", caption="../report/summary.rst"),
-        pairwise=f"{R}/evaluation/pairwise.csv",
+        pairwise=report(f"{R}/evaluation/pairwise.csv", category="Evaluation", caption="../report/pairwise.rst"),
+        ceiling=report(f"{R}/evaluation/ceiling.csv", category="Evaluation", caption="../report/ceiling.rst"),
     params:
         n_boot=config["evaluation"]["bootstrap"],
         seed=config["evaluation"]["seed"],

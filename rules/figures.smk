@@ -1,20 +1,23 @@
-# The comparison figure (final target) and a gallery of scenes, hooked into `snakemake --report`.
-# Module: src/meaningmaps/figures.py
+# The comparison and summary figures (final targets) and a gallery of scenes, hooked into
+# `snakemake --report`. Module: src/meaningmaps/figures.py
 
 
 rule figures:
     input:
         scores=f"{R}/evaluation/scores.csv",
+        summary=f"{R}/evaluation/summary.csv",
         attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=EVAL_SCENES()),
         maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=EVAL_SCENES()),
     output:
         png=report(f"{R}/figures/comparison.png", category="Figures", caption="../report/comparison.rst"),
         pdf=f"{R}/figures/comparison.pdf",
+        summary_png=report(f"{R}/figures/summary.png", category="Figures", caption="../report/summary_figure.rst"),
+        summary_pdf=f"{R}/figures/summary.pdf",
         gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
     params:
         sources=MAP_SOURCES,
         images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
-        reference=config["figures"]["reference_source"],
+        reference=REFERENCE,
         n_gallery=config["figures"]["gallery_scenes"],
         scenes=lambda wc: EVAL_SCENES(),
     log:

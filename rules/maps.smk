@@ -1,5 +1,6 @@
 # Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
-# Module: src/meaningmaps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py)
+# Module: src/meaningmaps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py,
+# empirical_center.py)
 
 
 rule map_from_ratings:
@@ -61,3 +62,25 @@ rule center_map:
         "../envs/core.yaml"
     script:
         "../scripts/center_map.py"
+
+
+rule center_empirical:
+    """The empirical centre bias: the attention map of every other scene's fixations (leave one
+    scene out; same fc/weight/wrap as rule attention). Also the information-gain baseline."""
+    input:
+        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=[s for s in STUDY().scenes if s != wc.scene]),
+    output:
+        npy=f"{R}/maps/center_empirical/{{scene}}.npy",
+        png=f"{R}/maps/center_empirical/{{scene}}.png",
+    params:
+        others=lambda wc: [s for s in STUDY().scenes if s != wc.scene],
+        sizes=lambda wc: {s: list(v) for s, v in STUDY().sizes.items()},
+        fc=config["attention"]["fc"],
+        weight=config["attention"]["weight"],
+        wrap=config["attention"]["wrap"],
+    log:
+        f"{R}/logs/maps/center_empirical/{{scene}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/center_empirical.py"

@@ -1,4 +1,4 @@
-"""Rule score_scene: every map source of one scene against its attention map."""
+"""Rule score_scene: every map source of one scene against its attention map and fixations."""
 import sys
 from pathlib import Path
 
@@ -7,13 +7,31 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 import numpy as np  # noqa: E402
 
 from meaningmaps.atomic import save_csv  # noqa: E402
+from meaningmaps.empirical_center import fixated_pixels, pool_other_scenes, size_note  # noqa: E402
 from meaningmaps.evaluation import score_scene  # noqa: E402
+from meaningmaps.fixation_tables import read_fixation_table  # noqa: E402
 from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
+    scene = sm.wildcards.scene
     attention = np.load(sm.input.attention).astype(np.float64)
     maps = {s: np.load(p).astype(np.float64) for s, p in zip(sm.params.sources, sm.input.maps, strict=True)}
-    scores = score_scene(sm.wildcards.scene, attention, maps, [tuple(p) for p in sm.params.semipartial])
+    tables = {s: read_fixation_table(p) for s, p in zip(sm.params.scenes, sm.input.tables, strict=True)}
+    sizes = {s: tuple(v) for s, v in sm.params.sizes.items()}
+    h, w = sizes[scene]
+    fixated = fixated_pixels(tables[scene], h, w)
+    other = baseline = None
+    if len(tables) > 1:
+        note = size_note(sizes, scene)
+        if note:
+            print(f"shuffled AUC negatives: {note}")
+        other = fixated_pixels(pool_other_scenes(tables, sizes, scene), h, w)
+        baseline = np.load(sm.input.baseline[0]).astype(np.float64)
+    else:
+        print("one scene only: no other scenes' fixations, so auc_shuffled and information_gain are NaN")
+    scores = score_scene(scene, attention, maps, [tuple(p) for p in sm.params.semipartial], fixated=fixated,
+                         other=other, baseline=baseline, auc_splits=sm.params.auc["splits"],
+                         auc_step=sm.params.auc["step"], seed=sm.params.seed)
     save_csv(sm.output[0], scores)
     print(scores.to_string(index=False))

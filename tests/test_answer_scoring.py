@@ -47,7 +47,7 @@ def naive_logprobs(model, processor, image, prompt, answers) -> list[float]:
 
 
 def short_prompt(processor):
-    return prompt_text(processor, "Please assess the patch .")
+    return prompt_text(processor, question="Please assess the patch .")
 
 
 # --- grouping and tokenisation ------------------------------------------------------------------
@@ -242,6 +242,23 @@ def test_generate_answers_parse_or_none(llava, images, monkeypatch):
     ("The meaningfulness is very high", "very high"), ("'somewhat low,'", "somewhat low"), ("high", "high"),
     ("nothing here", None), ("", None)])
 def test_parse_category_longest_match(text, expected):
+    assert parse_category(text) == expected
+
+
+# Realistic generated answers that substring matching misread: whole words only, case-insensitive,
+# the longest category first, across punctuation, hyphens and line breaks.
+@pytest.mark.parametrize("text,expected", [
+    ("The patch shows a yellow flower in a vase; its meaningfulness is very high.", "very high"),  # not "low"
+    ("Following the scale, somewhat high.", "somewhat high"),  # "Following" holds "low"
+    ("This is a highly textured wall: low.", "low"),  # "highly" is not "high"
+    ("Highly meaningful", None),
+    ("somewhat-high", "somewhat high"), ("Somewhat\nhigh", "somewhat high"), ("VERY-LOW!", "very low"),
+    ("Rating: very\n low", "very low"), ("Meaning: High", "high"), ("a slow, yellow, shallow scene", None),
+    ("Lowest possible", None), ("I'd say 'low,'", "low"), ("(very high)", "very high"),
+    ("The answer is somewhat low, not high", "somewhat low"),  # the first category named wins
+    ("thigh and elbow", None), ("Somewhat high-ish", "somewhat high"), ("very lowly", None),
+])
+def test_parse_category_whole_words(text, expected):
     assert parse_category(text) == expected
 
 

@@ -151,7 +151,8 @@ def test_fixation_numbers_min_above_max_refused(tmp_path):
 
 def test_discovery_maps_the_fixation_columns(tmp_path):
     ds = _write_study(tmp_path, ["a", "b"])
-    pd.DataFrame({"image": ["a.jpg", "b.jpg"], "gx": [0.0, 39.0], "gy": [3.0, 4.0]}).to_csv(tmp_path / "g.csv", index=False)
+    gaze = pd.DataFrame({"image": ["a.jpg", "b.jpg"], "gx": [0.0, 39.0], "gy": [3.0, 4.0]})
+    gaze.to_csv(tmp_path / "g.csv", index=False)
     ds.update(fixations=str(tmp_path / "g.csv"), fixation_csv={"columns": {"scene": "image", "x": "gx", "y": "gy"}})
     study = discover(validate_config({"dataset": ds}))
     assert study.scenes == ["a", "b"]

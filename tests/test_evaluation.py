@@ -32,7 +32,10 @@ def _scene_maps(seed: int):
 def test_score_scene_known_structure_and_columns():
     attention, maps = _scene_maps(0)
     df = evaluation.score_scene("s01", attention, maps, [("meaning", "salience")])
-    assert list(df.columns) == ["scene", "source", "pearson_r", "r2", "n_pixels", "sr2_over_salience"]
+    assert list(df.columns) == ["scene", "source", "pearson_r", "r2", "n_pixels", "n_fixated", "cc", "nss",
+                                "auc_judd", "auc_shuffled", "similarity", "kl_divergence", "information_gain",
+                                "sr2_over_salience"]
+    assert df[evaluation.BENCHMARK_COLUMNS].isna().all().all()  # no fixations given
     assert list(df["source"]) == list(maps)
     assert (df["scene"] == "s01").all()
     assert (df["n_pixels"] == SHAPE[0] * SHAPE[1]).all()
@@ -96,13 +99,17 @@ def test_summarize_columns_values_and_determinism():
     scores = _scores()
     summary, pairwise = evaluation.summarize(scores, n_boot=2000, seed=5)
     assert list(summary.columns) == [
-        "source", "n_scenes", "mean_r", "ci_low", "ci_high", "sd_r", "mean_r2",
+        "source", "n_scenes", "mean_r", "ci_low", "ci_high", "sd_r", "mean_r2", "r2_ci_low", "r2_ci_high",
+        "mean_cc", "mean_nss", "mean_auc_judd", "mean_auc_shuffled", "mean_similarity",
+        "mean_kl_divergence", "mean_information_gain", "mean_ceiling", "ceiling_ci_low", "ceiling_ci_high",
         "mean_sr2_over_salience",
     ]
     assert list(pairwise.columns) == [
-        "source_a", "source_b", "n", "mean_diff_r", "t", "p_t", "w", "p_wilcoxon",
-        "diff_ci_low", "diff_ci_high",
+        "source_a", "source_b", "n", "mean_diff_r", "t", "p_t", "p_t_holm", "w", "p_wilcoxon",
+        "p_wilcoxon_holm", "diff_ci_low", "diff_ci_high", "mean_diff_r2", "t_r2", "p_t_r2", "p_t_r2_holm",
+        "w_r2", "p_wilcoxon_r2", "p_wilcoxon_r2_holm", "diff_r2_ci_low", "diff_r2_ci_high",
     ]
+    assert summary["mean_ceiling"].isna().all()
     assert list(summary["source"]) == sorted(["human", "inverse", "salience", "meaning", "center"])
     s = summary.set_index("source")
     assert (s["n_scenes"] == 12).all()
@@ -151,3 +158,84 @@ def test_summarize_rejects_bad_tables():
         evaluation.summarize(pd.concat([scores, scores.iloc[:1]]), n_boot=100)
     with pytest.raises(InputError, match="pearson_r"):
         evaluation.summarize(scores.drop(columns="pearson_r"), n_boot=100)
+
+
+# ---------------------------------------------------------------- benchmark metrics, ceiling, Holm
+
+
+def _fixated(seed: int, shape=SHAPE, p=0.05):
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) < p).astype(float)
+
+
+def test_score_scene_benchmark_metrics_are_the_metric_functions():
+    attention, maps = _scene_maps(4)
+    maps = {k: v - v.min() for k, v in maps.items()}  # KL needs non-negative maps
+    fixated, other, baseline = _fixated(1), _fixated(2, p=0.3), metrics.center_bias_map(*SHAPE, 0.3)
+    df = evaluation.score_scene("kitchen", attention, maps, [], fixated=fixated, other=other, baseline=baseline,
+                                auc_splits=20, seed=7)
+    by = df.set_index("source")
+    assert (by["n_fixated"] == int(fixated.sum())).all()
+    m = maps["salience"]
+    row = by.loc["salience"]
+    assert row["cc"] == metrics.cc(m, attention)
+    assert row["nss"] == metrics.nss(m, fixated)
+    assert row["auc_judd"] == metrics.auc_judd(m, fixated)
+    assert row["similarity"] == metrics.similarity(m, attention)
+    assert row["information_gain"] == metrics.information_gain(m, fixated, baseline)
+    assert row["auc_shuffled"] == metrics.auc_shuffled(m, fixated, other, n_splits=20,
+                                                       seed=metrics.scene_seed(7, "kitchen"))
+    # every source of a scene is scored on the same negatives
+    same = evaluation.score_scene("kitchen", attention, {"a": m, "b": m.copy()}, [], fixated=fixated,
+                                  other=other, baseline=baseline, auc_splits=20, seed=7)
+    assert same["auc_shuffled"].nunique() == 1
+    assert np.isnan(evaluation.score_scene("k", attention, maps, [], fixated=fixated)["auc_shuffled"]).all()
+
+
+def test_score_scene_metric_failure_names_scene_and_source():
+    attention, maps = _scene_maps(5)  # "inverse" is negative: KL needs non-negative maps
+    with pytest.raises(InputError, match="scene 'hall', source 'inverse': kl_divergence"):
+        evaluation.score_scene("hall", attention, maps, [], fixated=_fixated(3))
+    with pytest.raises(InputError, match="fixated-pixel map has shape"):
+        evaluation.score_scene("hall", attention, {"human": attention}, [], fixated=np.ones((2, 2)))
+
+
+def test_summarize_ceiling_r2_ci_and_metric_means():
+    scores = _scores(8)
+    ceiling = pd.DataFrame({"scene": [f"s{i:02d}" for i in range(8)], "n_subjects": 10,
+                            "split_half_r": np.linspace(0.5, 0.8, 8)})
+    ceiling["ceiling"] = 2 * ceiling["split_half_r"] / (1 + ceiling["split_half_r"])
+    ceiling.loc[7, ["split_half_r", "ceiling"]] = np.nan  # one scene without a ceiling
+    summary, _ = evaluation.summarize(scores, n_boot=500, seed=1, ceiling=ceiling.iloc[::-1])
+    s = summary.set_index("source")
+    expected = metrics.bootstrap_mean_ci(ceiling["ceiling"].to_numpy()[:7], n_boot=500, seed=1)
+    assert tuple(s.loc["meaning", ["mean_ceiling", "ceiling_ci_low", "ceiling_ci_high"]]) == expected
+    r2 = scores[scores.source == "salience"].sort_values("scene")["r2"].to_numpy()
+    assert tuple(s.loc["salience", ["mean_r2", "r2_ci_low", "r2_ci_high"]]) == metrics.bootstrap_mean_ci(
+        r2, n_boot=500, seed=1)
+
+
+def test_pairwise_holm_and_r2_tests():
+    _, pairwise = evaluation.summarize(_scores(10), n_boot=300)
+    for p in ("p_t", "p_wilcoxon", "p_t_r2", "p_wilcoxon_r2"):
+        np.testing.assert_array_equal(pairwise[p + "_holm"], metrics.holm(pairwise[p]))
+        defined = pairwise[p].notna()
+        assert (pairwise.loc[defined, p + "_holm"] >= pairwise.loc[defined, p]).all()
+    scores = _scores(10)
+    row = pairwise.set_index(["source_a", "source_b"]).loc[("meaning", "salience")]
+    a = scores[scores.source == "meaning"].sort_values("scene")["r2"]
+    b = scores[scores.source == "salience"].sort_values("scene")["r2"]
+    ref = stats.ttest_rel(a, b)
+    assert row["t_r2"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert row["p_t_r2"] == pytest.approx(ref.pvalue, rel=1e-12)
+    assert row["mean_diff_r2"] == pytest.approx(np.mean(a.to_numpy() - b.to_numpy()), abs=1e-15)
+
+
+def test_ceiling_table_sorts_and_refuses_repeats():
+    rows = [{"scene": "b", "n_subjects": 2, "split_half_r": 0.5, "ceiling": 2 / 3},
+            {"scene": "a", "n_subjects": 3, "split_half_r": 0.2, "ceiling": 0.4 / 1.2}]
+    table = evaluation.ceiling_table(rows)
+    assert list(table.columns) == ["scene", "n_subjects", "split_half_r", "ceiling"]
+    assert list(table.scene) == ["a", "b"]
+    with pytest.raises(InputError, match="repeat"):
+        evaluation.ceiling_table(rows + rows[:1])

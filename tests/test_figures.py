@@ -245,3 +245,61 @@ def test_pick_gallery_scenes_edge_counts():
     assert figures.pick_gallery_scenes(scores, 1) == [expected_order()[0]]
     assert figures.pick_gallery_scenes(scores, 10) == expected_order()
     assert figures.pick_gallery_scenes(scores, 2) == [expected_order()[0], expected_order()[-1]]
+
+
+# ------------------------------------------------------------------ gallery r, summary figure
+
+
+def test_gallery_prints_each_panels_r_and_the_scaling_note(tmp_path):
+    rows = _gallery_rows(tmp_path, 2, ("L",))
+    rows[0]["r"] = {"src0": 0.534, "src1": float("nan")}
+    fig = figures.gallery_figure(rows, tmp_path / "g.png")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+    assert "r = 0.53" in texts
+    assert not any(t.startswith("r = nan") for t in texts)
+    assert figures.GALLERY_NOTE in texts and "own range" in figures.GALLERY_NOTE
+
+
+def make_summary(ceiling: bool = True) -> pd.DataFrame:
+    rows = []
+    for source, r in (("center", 0.45), ("human", 0.62), ("salience", 0.38)):
+        rows.append({"source": source, "n_scenes": 5, "mean_r": r, "ci_low": r - 0.05, "ci_high": r + 0.04,
+                     "mean_r2": r * r, "r2_ci_low": r * r - 0.03, "r2_ci_high": r * r + 0.03,
+                     "mean_ceiling": 0.8 if ceiling else np.nan, "ceiling_ci_low": 0.76 if ceiling else np.nan,
+                     "ceiling_ci_high": 0.83 if ceiling else np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_draw_summary_sorts_by_mean_r_with_ceiling_band_and_reference_lines():
+    fig = Figure()
+    ax_r, ax_r2 = fig.subplots(1, 2)
+    out = figures.draw_summary(ax_r, ax_r2, make_summary(), reference_source="human")
+    assert out["order"] == ["human", "center", "salience"]
+    assert [t.get_text() for t in ax_r.get_xticklabels()] == out["order"]
+    assert out["r_reference_line"].get_ydata()[0] == pytest.approx(0.62)
+    assert out["r2_reference_line"].get_ydata()[0] == pytest.approx(0.62**2)
+    assert out["ceiling_line"].get_ydata()[0] == pytest.approx(0.8)
+    band = out["ceiling_band"]  # axhspan: a rectangle from the CI's low to high end (data y)
+    assert band.get_y() == pytest.approx(0.76) and band.get_y() + band.get_height() == pytest.approx(0.83)
+    assert ax_r.get_ylim()[1] >= 0.83
+    labels = ax_r.get_legend_handles_labels()[1]
+    assert "human mean = 0.62" in labels and "noise ceiling = 0.80" in labels
+
+
+def test_draw_summary_without_ceiling_or_reference():
+    fig = Figure()
+    ax_r, ax_r2 = fig.subplots(1, 2)
+    out = figures.draw_summary(ax_r, ax_r2, make_summary(ceiling=False), reference_source="absent")
+    assert out["ceiling_line"] is None and out["ceiling_band"] is None
+    assert out["r_reference_line"] is None and out["r2_reference_line"] is None
+    fig2 = Figure()
+    out2 = figures.draw_summary(*fig2.subplots(1, 2), make_summary().drop(columns=["mean_ceiling"]))
+    assert out2["ceiling_line"] is None
+
+
+def test_summary_figure_writes_png_and_pdf(tmp_path):
+    order = figures.summary_figure(make_summary(), tmp_path / "s.png", tmp_path / "s.pdf", "human")
+    assert order == ["human", "center", "salience"]
+    assert (tmp_path / "s.png").stat().st_size > 1000 and (tmp_path / "s.pdf").stat().st_size > 1000
+    with pytest.raises(InputError, match="lacks column"):
+        figures.summary_figure(make_summary().drop(columns="mean_r2"), tmp_path / "x.png", tmp_path / "x.pdf")

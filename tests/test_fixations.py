@@ -289,7 +289,8 @@ def test_origin_set_against_the_data_stops_at_the_off_image_fixation(tmp_path):
 
 def test_neither_origin_fits_is_refused(tmp_path):
     p = origin_csv(tmp_path, [0, 20], [3, 9])  # 0 is off 1-based, 20 off 0-based
-    with pytest.raises(InputError, match=r"no origin puts every fixation.*x = 20.*x = 0.*Fix: set dataset.fixation_csv.origin"):
+    with pytest.raises(InputError,
+                       match=r"no origin puts every fixation.*x = 20.*x = 0.*Fix: set dataset.fixation_csv.origin"):
         scene_fixations(p, "kitchen", 10, 20)
 
 
@@ -349,7 +350,8 @@ def test_select_by_number_csv(tmp_path, caplog):
 
 def test_select_needs_every_number(tmp_path):
     p = write(tmp_path / "n.csv", "scene,x,y,fix_index\nkitchen,3,3,1\nkitchen,4,4,\n")
-    with pytest.raises(InputError, match=r"1 of 2 fixation\(s\) have no whole fixation number.*attention.fixation_numbers"):
+    with pytest.raises(InputError,
+                       match=r"1 of 2 fixation\(s\) have no whole fixation number.*attention.fixation_numbers"):
         scene_fixations(p, "kitchen", 10, 20, settings={"origin": 1, "numbers": {"max": 3}})
     p = write(tmp_path / "m.csv", "scene,x,y\nkitchen,3,3\n")
     with pytest.raises(InputError, match="fix_index"):

@@ -104,6 +104,9 @@ def test_all_negative_map_without_transform_is_refused(log_density):
     assert str(path) in msg and "log density" in msg
     assert "dataset.maps.deepgaze.transform: exp" in msg
     assert np.array_equal(imported_map(path, (30, 40), source="deepgaze", transform="none"), logd)  # said so
+    np.save(path, logd - logd.max())  # shifted to a maximum of 0: still a log density's look
+    with pytest.raises(InputError, match="dataset.maps.deepgaze.transform: exp"):
+        imported_map(path, (30, 40), source="deepgaze")
 
 
 def test_exp_of_a_non_log_map_overflowing_is_refused(tmp_path):

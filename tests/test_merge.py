@@ -10,6 +10,7 @@ import torch
 
 from meaningmaps.errors import InputError
 from meaningmaps.finetune import FinetuneSpec, add_lora
+from meaningmaps.model_card import read_card, write_card
 from meaningmaps.merge import merge_adapter
 from meaningmaps.prompting import CATEGORIES, answer_suffix, prompt_text
 
@@ -29,6 +30,7 @@ def adapter_dir(tiny_llava_dir, tmp_path_factory):
                 p.add_(0.2 * p.detach().abs().mean().clamp_min(0.05) * torch.randn(p.shape, generator=gen))
     out = tmp_path_factory.mktemp("adapter") / "adapter"
     model.save_pretrained(out)
+    write_card(out, {"base_model": str(tiny_llava_dir), "prompt_mode": "llava_v1", "prompt": prompt_text(None)})
     return out
 
 
@@ -61,6 +63,7 @@ def test_merged_model_gives_the_same_answer_probabilities(tiny_llava_dir, adapte
 
     merged_dir = merge_adapter(str(tiny_llava_dir), adapter_dir, tmp_path / "merged", dtype="fp32")
     assert not list(tmp_path.glob(".merged*"))  # temp folder renamed
+    assert read_card(merged_dir) == read_card(adapter_dir)  # how it was trained travels with it
     processor = AutoProcessor.from_pretrained(merged_dir)
     rng = np.random.default_rng(0)
     images = [Image.fromarray(rng.integers(0, 255, (48, 40, 3), dtype=np.uint8), "RGB") for _ in range(3)]

@@ -210,3 +210,24 @@ def test_paired_tests_degenerate():
     assert np.isnan(same["w"]) and np.isnan(same["p_wilcoxon"])
     with pytest.raises(ValueError, match="shape"):
         metrics.paired_tests([0.1, 0.2], [0.1, 0.2, 0.3])
+
+
+# ---------------------------------------------------------------- Holm, seeds
+
+
+def test_holm_by_hand_and_nan():
+    # sorted .01 .03 .04 .2 (m = 4): 4 x .01 = .04; 3 x .03 = .09; 2 x .04 = .08 -> .09 (monotone);
+    # 1 x .2 = .2. NaN (an undefined test) is outside the family.
+    out = metrics.holm([0.01, 0.04, 0.03, np.nan, 0.2])
+    np.testing.assert_allclose(out[[0, 1, 2, 4]], [0.04, 0.09, 0.09, 0.2], rtol=0, atol=1e-15)
+    assert np.isnan(out[3])
+    assert metrics.holm([0.5, 0.9]).tolist() == [1.0, 1.0]  # capped at 1
+    assert np.isnan(metrics.holm([np.nan])).all()
+    with pytest.raises(ValueError):
+        metrics.holm([1.5])
+
+
+def test_scene_seed_depends_on_scene_not_study():
+    assert metrics.scene_seed(0, "a") == metrics.scene_seed(0, "a") != metrics.scene_seed(0, "b")
+    assert metrics.scene_seed(-1, "a")[0] >= 0
+    np.random.default_rng(metrics.scene_seed(-5, "kitchen"))

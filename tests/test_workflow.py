@@ -247,7 +247,7 @@ def test_maps_and_fixations_only_with_download(demo_run, tmp_path):
         dl = tmp_path / "dl"
         cfg = {"results": str(tmp_path / "res"),
                "download": {"enabled": True, "node": "fake1", "api_base": api_base, "dest": str(dl)},
-               "dataset": {"fixations": str(dl / "fake1" / "fixations.csv"),
+               "dataset": {"fixations": str(dl / "fake1" / "fixations.csv"), "fixation_csv": {"origin": 1},
                            "maps": {"salience": str(dl / "fake1" / "maps" / "salience")}},
                "evaluation": {"semipartial": [["salience", "center"]], "bootstrap": 200},
                "figures": {"reference_source": "salience", "gallery_scenes": 2}}

@@ -30,7 +30,8 @@ def map_source_settings(maps: dict | None) -> dict[str, dict]:
         spec = {"folder": spec} if isinstance(spec, str) else dict(spec)
         transform = spec.get("transform")
         if transform not in (None, *TRANSFORMS):
-            raise InputError(None, f"dataset.maps.{name}.transform must be one of {list(TRANSFORMS)}, got {transform!r}.")
+            raise InputError(None, f"dataset.maps.{name}.transform must be one of {list(TRANSFORMS)}, "
+                             f"got {transform!r}.")
         out[name] = {"folder": str(spec["folder"]), "transform": transform, "resize": bool(spec.get("resize", False))}
     return out
 

@@ -6,8 +6,11 @@ make the comparison inspectable, in the style of Henderson & Hayes (2017):
 * :func:`comparison_figure` -- per-scene Pearson r of each map source (e.g.
   human meaning maps, automatic meaning maps, saliency) with the attention map,
   scenes sorted by the reference source's r, its mean drawn as a dashed line.
-* :func:`gallery_figure` -- a grid of scene image | attention map | each map,
-  so a reader can see *what* the correlations summarise.
+* :func:`summary_figure` -- the headline result: mean r (and R^2) of each source
+  with its scene-bootstrap 95% CI, the noise ceiling as a band, the reference
+  source's mean as a line.
+* :func:`gallery_figure` -- a grid of scene image | attention map | each map
+  with its r, so a reader can see *what* the correlations summarise.
 * :func:`save_map_preview` -- an 8-bit PNG beside each ``<scene>.npy`` map.
 * :func:`pick_gallery_scenes` -- a small, deterministic set of scenes spread
   from the best to the worst reference correlation, for the gallery.
@@ -41,6 +44,7 @@ __all__ = [
     "gallery_figure",
     "pick_gallery_scenes",
     "save_map_preview",
+    "summary_figure",
 ]
 
 MAP_CMAP = "inferno"
@@ -212,6 +216,118 @@ def comparison_figure(scores: pd.DataFrame, png_path, pdf_path, reference_source
     return list(artists["scene_order"])
 
 
+# --------------------------------------------------------------------------- summary
+
+_SUMMARY_REQUIRED = ("source", "mean_r", "ci_low", "ci_high", "mean_r2", "r2_ci_low", "r2_ci_high")
+
+
+def _check_summary(summary: pd.DataFrame, where=None) -> pd.DataFrame:
+    if not isinstance(summary, pd.DataFrame) or summary.empty:
+        raise InputError(where, "summary table is empty or not a DataFrame.", "Run the evaluation first.")
+    missing = [c for c in _SUMMARY_REQUIRED if c not in summary.columns]
+    if missing:
+        raise InputError(where, f"summary table lacks column(s) {missing}.",
+                         "Pass evaluation/summary.csv (meaningmaps.evaluation.summarize).")
+    frame = summary.copy()
+    frame["source"] = frame["source"].astype(str)
+    return frame.sort_values(["mean_r", "source"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _ceiling(frame: pd.DataFrame):
+    """(mean, low, high) of the noise ceiling, or None when the summary has none."""
+    if "mean_ceiling" not in frame.columns:
+        return None
+    rows = frame.dropna(subset=["mean_ceiling"])
+    if rows.empty:
+        return None
+    first = rows.iloc[0]
+    return float(first["mean_ceiling"]), float(first.get("ceiling_ci_low", np.nan)), \
+        float(first.get("ceiling_ci_high", np.nan))
+
+
+def _summary_panel(ax, frame: pd.DataFrame, value: str, low: str, high: str, reference: str | None,
+                   ylabel: str) -> dict:
+    """Mean of one statistic per source with its CI as error bars; the reference's mean as a line."""
+    x = np.arange(len(frame))
+    y = frame[value].to_numpy(dtype=float)
+    err = np.vstack([y - frame[low].to_numpy(dtype=float), frame[high].to_numpy(dtype=float) - y])
+    err = np.where(np.isfinite(err), err, 0.0)
+    is_ref = (frame["source"] == reference).to_numpy()
+    colours = np.where(is_ref, "C3", "C0")
+    ax.errorbar(x, y, yerr=err, fmt="none", ecolor="0.35", elinewidth=1.2, capsize=4, zorder=3)
+    ax.scatter(x, y, s=46, c=list(colours), edgecolors="white", linewidths=0.6, zorder=4)
+    for xi, yi in zip(x, y, strict=True):
+        ax.annotate(f"{yi:.2f}", (xi, yi), xytext=(8, 0), textcoords="offset points", fontsize=7.5,
+                    va="center", color="0.2", zorder=5,
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=0.8))
+    out = {"reference_line": None}
+    if is_ref.any():
+        mean = float(y[is_ref][0])
+        out["reference_line"] = ax.axhline(mean, color="C3", linestyle="--", linewidth=1.1, zorder=2,
+                                           label=f"{reference} mean = {mean:.2f}")
+    ax.set_xticks(x)
+    ax.set_xticklabels([_short(s) for s in frame["source"]], rotation=35, ha="right", rotation_mode="anchor",
+                       fontsize=9)
+    ax.set_xlim(-0.6, len(frame) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", color="0.88", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return out
+
+
+def draw_summary(ax_r, ax_r2, summary: pd.DataFrame, reference_source: str | None = None) -> dict:
+    """Mean r (``ax_r``) and mean R^2 (``ax_r2``) per source with bootstrap 95% CIs, sorted by
+    mean r; the noise ceiling as a band (its CI) with a line at its mean on the r panel; the
+    reference source's mean as a dashed line on both. Returns the artists a test can check."""
+    frame = _check_summary(summary)
+    out = {"order": list(frame["source"]), "ceiling_band": None, "ceiling_line": None}
+    out["r_reference_line"] = _summary_panel(ax_r, frame, "mean_r", "ci_low", "ci_high", reference_source,
+                                             "mean Pearson r with attention (95% CI)")["reference_line"]
+    out["r2_reference_line"] = _summary_panel(ax_r2, frame, "mean_r2", "r2_ci_low", "r2_ci_high",
+                                              reference_source, "mean R\u00b2 (95% CI)")["reference_line"]
+    ceiling = _ceiling(frame)
+    if ceiling is not None:
+        mean, lo, hi = ceiling
+        if np.isfinite(lo) and np.isfinite(hi):
+            out["ceiling_band"] = ax_r.axhspan(lo, hi, color="0.55", alpha=0.22, linewidth=0, zorder=1)
+        out["ceiling_line"] = ax_r.axhline(mean, color="0.35", linewidth=1.0, zorder=1,
+                                           label=f"noise ceiling = {mean:.2f}")
+    values = [frame[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high", "mean_r")]
+    if ceiling is not None:
+        values.append(np.array(ceiling))
+    finite = np.concatenate(values)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    pad = max(0.03, 0.08 * (hi - lo))
+    ax_r.set_ylim(max(-1.02, min(0.0, lo) - pad), min(1.02, hi + pad))
+    r2_hi = np.nanmax(frame["r2_ci_high"].to_numpy(dtype=float)) if frame["r2_ci_high"].notna().any() \
+        else np.nanmax(frame["mean_r2"].to_numpy(dtype=float))
+    ax_r2.set_ylim(0.0, min(1.02, float(r2_hi) * 1.12 + 0.01))
+    for ax in (ax_r, ax_r2):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left", frameon=False, fontsize=8)
+    return out
+
+
+def summary_figure(summary: pd.DataFrame, png_path, pdf_path, reference_source: str | None = None) -> list[str]:
+    """Save the summary figure (PNG at dpi 150 and PDF); returns the source order (by mean r)."""
+    frame = _check_summary(summary, where=png_path)
+    n = len(frame)
+    fig = Figure(figsize=(max(7.0, 2.6 + 1.1 * n), 4.4), layout="constrained")
+    ax_r, ax_r2 = fig.subplots(1, 2, width_ratios=[1.25, 1.0])
+    out = draw_summary(ax_r, ax_r2, frame, reference_source)
+    scenes = frame["n_scenes"].max() if "n_scenes" in frame.columns else None
+    band = " Grey band: noise ceiling (split-half r, Spearman-Brown), 95% CI." if out["ceiling_line"] else ""
+    fig.suptitle(f"Map sources against human attention{f' ({int(scenes)} scenes)' if scenes else ''}", fontsize=11)
+    fig.get_layout_engine().set(h_pad=0.08)
+    fig.text(0.5, 0.0, f"Error bars: scene-bootstrap 95% CI.{band}", ha="center", va="top", fontsize=8, color="0.3")
+    _save(fig, png_path, "png", dpi=150)
+    _save(fig, pdf_path, "pdf")
+    return out["order"]
+
+
 # --------------------------------------------------------------------------- gallery
 
 
@@ -232,11 +348,24 @@ def _blank(ax, text: str) -> None:
             transform=ax.transAxes)
 
 
-def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> None:
+GALLERY_NOTE = ("Each map is min-max scaled to its own range (colours are not comparable between "
+                "panels); r: Pearson r of the map with the scene's attention map.")
+
+
+def _panel_r(ax, r) -> None:
+    if r is not None and np.isfinite(r):
+        ax.text(0.03, 0.04, f"r = {r:.2f}", transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=1.5))
+
+
+def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
     """Grid of scene image | attention map | each map source, one row per scene.
 
-    Each map is min-max scaled on its own and shown with a perceptual colormap.
+    Each map is min-max scaled on its own and shown with a perceptual colormap;
+    a row's ``r`` (source -> Pearson r with its attention map) is printed on
+    each map panel, and a note under the grid says how the maps are scaled.
     A missing image (None) or a map a row lacks leaves a labelled blank panel.
+    Returns the figure (already saved).
     """
     rows = list(rows)[: max(0, int(max_rows))]
     if not rows:
@@ -246,7 +375,7 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> None:
     first = _check_map(rows[0]["attention"], f"attention map of {rows[0].get('scene')!r}", png_path)
     aspect = float(np.clip(first.shape[0] / first.shape[1], 0.4, 2.0))
     panel_w, panel_h = _GALLERY_PANEL_IN, _GALLERY_PANEL_IN * aspect
-    fig = Figure(figsize=(panel_w * len(columns) + 0.4, panel_h * len(rows) + 0.5))
+    fig = Figure(figsize=(panel_w * len(columns) + 0.4, panel_h * len(rows) + 0.8))
     axes = fig.subplots(len(rows), len(columns), squeeze=False)
     cmap = colormaps[MAP_CMAP]
 
@@ -274,9 +403,14 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> None:
                 continue
             array = _check_map(array, f"{column} map of {scene!r}", png_path)
             ax.imshow(_minmax(array), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
-    fig.subplots_adjust(left=0.04, right=0.99, top=1 - 0.35 / fig.get_figheight(), bottom=0.01,
+            if column != "attention":
+                _panel_r(ax, (row.get("r") or {}).get(column))
+    height = fig.get_figheight()
+    fig.text(0.5, 0.1 / height, GALLERY_NOTE, ha="center", va="bottom", fontsize=8, color="0.3", wrap=True)
+    fig.subplots_adjust(left=0.04, right=0.99, top=1 - 0.35 / height, bottom=0.35 / height,
                         wspace=0.04, hspace=0.06)
     _save(fig, png_path, "png", dpi=100)
+    return fig
 
 
 # --------------------------------------------------------------------------- previews

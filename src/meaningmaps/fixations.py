@@ -508,7 +508,8 @@ def resolve_origin(fix: pd.DataFrame, sizes: dict, path, configured: int | None 
             raise InputError(None, f"{ORIGIN_KEY} must be 0 or 1, got {configured!r}.")
         return int(configured), f"{ORIGIN_KEY}: {configured}"
     fix = fix[fix["scene"].isin(set(sizes))]
-    fix_rows = "the fixations of this study's scenes"
+    names = sorted(sizes)
+    fix_rows = f"the fixations of scene(s) {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"
     if outside == "drop":
         raise InputError(path, f"the coordinate origin of this CSV is not set, and with {OUTSIDE_KEY}: drop "
                          "off-image fixations are expected, so the coordinates cannot prove it.",
@@ -601,8 +602,8 @@ def scene_fixations(path, scene: str, height: int, width: int, *, outside: str =
     fix = fix[fix["scene"] == scene].reset_index(drop=True)
     origin, evidence = s["origin"], s["origin_evidence"]
     if _is_csv(path):
-        if origin is None:
-            origin, evidence = resolve_origin(fix, {scene: (height, width)}, path, None, outside)
+        origin, evidence = (resolve_origin(fix, {scene: (height, width)}, path, origin, outside)
+                            if origin is None or evidence is None else (origin, evidence))
         if origin == 0:
             fix = fix.assign(row=fix["row"] + 1.0, col=fix["col"] + 1.0)
     elif origin not in (None, 1):

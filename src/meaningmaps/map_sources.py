@@ -41,19 +41,21 @@ def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transfo
     densities), resampled to ``size`` (H, W) if ``resize``, then checked (2-D, the scene's size,
     finite, not constant). ``source``: its ``dataset.maps`` name, for the config keys in messages.
 
-    With ``transform`` unset a map whose values are all negative is refused: that is how a log
-    density looks, and taken as is it correlates far worse than its density (issue 11: r 0.68-0.70
-    instead of 0.90-0.94). ``transform: none`` takes such a map as it is.
+    With ``transform`` unset a map whose values are all negative (max <= 0: a log density shifted
+    to a maximum of 0 too) is refused: that is how a log density looks, and taken as is it
+    correlates far worse than its density (issue 11: r 0.68-0.70 instead of 0.90-0.94).
+    ``transform: none`` takes such a map as it is.
     """
     arr = load_map(path, check=False)
     key = f"dataset.maps.{source}"
     if not np.isfinite(arr).all():
         check_map(arr, path)  # names the NaN/inf count
-    if transform is None and arr.max() < 0:
+    if transform is None and arr.max() <= 0:  # a log density shifted to max 0 looks the same
         raise InputError(path, f"every value of this map is negative (max {arr.max():.4g}): it looks like a log "
                          f"density (DeepGaze writes log densities), which as it is correlates far worse than the "
-                         "density.", f"set `{key}.transform: exp` (write the source as {{folder: ..., transform: exp}}) "
-                         f"if it is a log density, or `{key}.transform: none` to take the values as they are.")
+                         "density.", f"set `{key}.transform: exp` (write the source as "
+                         f"{{folder: ..., transform: exp}}) if it is a log density, or `{key}.transform: none` to "
+                         "take the values as they are.")
     if transform == "exp":
         arr = _exp(arr, path, key)
     if tuple(arr.shape) != tuple(size):
