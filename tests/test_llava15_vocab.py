@@ -316,3 +316,23 @@ def test_workflow_model_steps_with_llava15_vocabulary(tmp_path):
     assert lora_b and max(float(w.abs().max()) for w in lora_b) > 0  # LoRA's B starts at zero: it trained
     assert np.abs(ratings["finetuned"]["expected"] - ratings["base"]["expected"]).max() > 1e-6
     assert not (res / "models" / "fold0").exists()  # fold0 rates only scenes not asked for
+
+
+def test_the_prompt_rule_check_catches_a_tokenizer_that_splits_around_image_differently(llava15):
+    """``prompting.prompt_token_mismatch`` (run by rule prompt, which refuses a mismatch in llava_v1
+    mode) agrees with the original procedure above: none for the llava-hf layout, the dropped 29871
+    for the converter's layout."""
+    from tokenizers import AddedToken
+
+    from meaningmaps.prompting import llava_reference_ids, prompt_token_mismatch
+
+    _, processor = llava15
+    prompt = prompt_text(processor, "llava_v1")
+    assert prompt_token_mismatch(processor.tokenizer, prompt) is None
+    ref = llava_reference_ids(processor.tokenizer, prompt)
+    assert [IMAGE_TOKEN_INDEX if t == "<image>" else t for t in ref] == tokenizer_image_token(prompt,
+                                                                                                reference_tokenizer())
+    converter = reference_tokenizer()
+    converter.add_tokens([AddedToken("<image>", normalized=False, special=True)], special_tokens=True)
+    found = prompt_token_mismatch(converter, prompt)
+    assert found is not None and "94 ids against LLaVA's 95" in found and "29871" in found

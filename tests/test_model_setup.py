@@ -141,3 +141,13 @@ def test_real_config_defaults_are_the_llava15_lora_recipe():
     assert (ft["per_device_batch"], ft["zero_stage"]) == (16, 2)
     assert cfg["model"]["folds"]["k"] == 5 and cfg["model"]["background"] == "black"
     assert cfg["model"]["enabled"] and cfg["model"]["inference"]["mode"] == "score"
+
+
+def test_tiny_tokenizer_tokenizes_both_prompts_as_original_llava():
+    """The word-level test vocabulary passes the prompt rule's check (prompting.prompt_token_mismatch)."""
+    from meaningmaps.prompting import prompt_token_mismatch
+    from meaningmaps.tiny_llava import build_tokenizer
+
+    tok = build_tokenizer()
+    for mode in ("llava_v1", "chat_template"):
+        assert prompt_token_mismatch(tok, prompt_text(None, mode)) is None

@@ -76,15 +76,18 @@ def test_real_study_config_plans_the_download_first(tmp_path):
 def test_demo_end_to_end(demo_run):
     root, _, _ = demo_run
     res = root / "results"
-    for name in ("comparison.png", "comparison.pdf", "gallery.png"):
+    for name in ("comparison.png", "comparison.pdf", "summary.png", "summary.pdf", "gallery.png"):
         assert (res / "figures" / name).stat().st_size > 1000
     scores = pd.read_csv(res / "evaluation" / "scores.csv")
-    assert set(scores.source) == {"human", "salience", "center", "base", "finetuned", "probe"}
+    assert set(scores.source) == {"human", "salience", "center", "center_empirical", "base", "finetuned", "probe"}
     assert scores.scene.nunique() == 3
-    assert {"pearson_r", "r2", "sr2_over_center", "sr2_over_salience"} <= set(scores.columns)
+    assert {"pearson_r", "r2", "sr2_over_center", "sr2_over_salience", "nss", "auc_judd", "auc_shuffled",
+            "information_gain"} <= set(scores.columns)
     summary = pd.read_csv(res / "evaluation" / "summary.csv").set_index("source")
     # the demo's attention follows hidden meaning: human ratings must beat low-level salience
     assert summary.loc["human", "mean_r"] > summary.loc["salience", "mean_r"] + 0.1
+    assert (summary["mean_ceiling"] > summary.loc["human", "mean_r"]).all()
+    assert len(pd.read_csv(res / "evaluation" / "ceiling.csv")) == 3
     m = np.load(res / "maps" / "human" / "scene_01.npy")
     assert m.dtype == np.float32 and m.shape == (384, 512) and 1 <= m.min() < m.max() <= 6
     index = pd.read_csv(res / "patches" / "scene_02" / "index.csv")

@@ -73,6 +73,37 @@ def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION) -> 
     return f"USER: {image}\n{question} ASSISTANT:"
 
 
+def llava_reference_ids(tokenizer, prompt: str, image_token: str = "<image>") -> list:
+    """The prompt's ids as the original LLaVA code makes them (``llava/mm_utils.py``
+    ``tokenizer_image_token``): each chunk between image placeholders tokenized on its own (so each
+    gets SentencePiece's leading ``▁``), the BOS kept once at the start, and one ``"<image>"`` marker
+    (a str, not an id) where the image goes."""
+    chunks = [list(tokenizer(c)["input_ids"]) for c in prompt.split(image_token)]
+    bos = getattr(tokenizer, "bos_token_id", None)
+    offset = 1 if chunks and chunks[0] and bos is not None and chunks[0][0] == bos else 0
+    ids: list = chunks[0][:1] if offset else []
+    for k, chunk in enumerate(chunks):
+        if k:
+            ids.append(image_token)
+        ids.extend(chunk[offset:])
+    return ids
+
+
+def prompt_token_mismatch(tokenizer, prompt: str, image_token: str = "<image>") -> str | None:
+    """None when the tokenizer turns ``prompt`` (with one image placeholder, as the processor does
+    before expanding it) into exactly the ids the original LLaVA code makes (:func:`llava_reference_ids`);
+    else a description of the first difference. Tokenizers can differ here around the placeholder
+    (a ``▁`` after it or not), which changes what the model sees."""
+    image_id = tokenizer.convert_tokens_to_ids(image_token)
+    ours = [image_token if i == image_id else i for i in tokenizer(prompt)["input_ids"]]
+    ref = llava_reference_ids(tokenizer, prompt, image_token)
+    if ours == ref:
+        return None
+    k = next((i for i, (a, b) in enumerate(zip(ours, ref)) if a != b), min(len(ours), len(ref)))
+    return (f"{len(ours)} ids against LLaVA's {len(ref)}; first difference at position {k}: "
+            f"{ours[max(k - 3, 0):k + 3]} against LLaVA's {ref[max(k - 3, 0):k + 3]}")
+
+
 def answer_suffix(category: str) -> str:
     """What follows the prompt for an answer (a space, then the category)."""
     if category not in RATING:

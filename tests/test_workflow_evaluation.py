@@ -1,0 +1,151 @@
+"""The evaluation through the workflow: noise ceiling, empirical centre bias, benchmark metrics,
+Holm-adjusted tests, the summary figure and the defaults of a study without human ratings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from meaningmaps import metrics
+from meaningmaps.demo import make_demo_study
+from meaningmaps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
+from meaningmaps.fixations import scene_fixations
+from meaningmaps.noise_ceiling import scene_ceiling
+
+from .conftest import REPO, demo_config
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+SCENES = ["scene_01", "scene_02", "scene_03"]
+H, W = 384, 512
+
+
+def snakemake(workdir, configfile, *args, check=True):
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(configfile), "--cores", "2", *args]
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def write(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The 3-scene demo without the model steps, run once."""
+    root = tmp_path_factory.mktemp("eval")
+    make_demo_study(root / "data", n_scenes=3)
+    cfg = demo_config(root)
+    cfg["model"] = {"enabled": False}
+    cfg["evaluation"].update(bootstrap=500, ceiling_splits=2)
+    configfile = write(root / "config.yaml", cfg)
+    snakemake(root, configfile)
+    return root, configfile, cfg
+
+
+def _fix(cfg, scene):
+    return scene_fixations(cfg["dataset"]["fixations"], scene, H, W)[0]
+
+
+def test_outputs_and_columns(study):
+    root, _, _ = study
+    ev = root / "results" / "evaluation"
+    ceiling = pd.read_csv(ev / "ceiling.csv")
+    assert list(ceiling.columns) == ["scene", "n_subjects", "split_half_r", "ceiling"]
+    assert list(ceiling.scene) == SCENES and (ceiling.n_subjects == 12).all()
+    np.testing.assert_allclose(ceiling.ceiling, 2 * ceiling.split_half_r / (1 + ceiling.split_half_r), rtol=1e-15)
+    summary = pd.read_csv(ev / "summary.csv").set_index("source")
+    assert set(summary.index) == {"human", "salience", "center", "center_empirical"}
+    assert summary["mean_ceiling"].to_numpy() == pytest.approx([ceiling.ceiling.mean()] * 4, abs=1e-15)
+    assert {"mean_nss", "mean_auc_judd", "mean_auc_shuffled", "mean_information_gain", "r2_ci_low"} <= set(summary)
+    pairwise = pd.read_csv(ev / "pairwise.csv")
+    assert len(pairwise) == 6
+    np.testing.assert_allclose(pairwise.p_t_holm, metrics.holm(pairwise.p_t), rtol=1e-15)
+    assert {"p_wilcoxon_holm", "t_r2", "p_t_r2_holm"} <= set(pairwise)
+    for name in ("summary.png", "summary.pdf", "comparison.png", "gallery.png"):
+        assert (root / "results" / "figures" / name).stat().st_size > 1000
+
+
+def test_ceiling_and_center_empirical_are_made_from_the_attention_fixations(study):
+    root, _, cfg = study
+    res = root / "results"
+    tables = {s: _fix(cfg, s) for s in SCENES}
+    ceiling = pd.read_csv(res / "evaluation" / "ceiling.csv").set_index("scene")
+    row = scene_ceiling(tables["scene_02"], "scene_02", H, W, fc=6, random_splits=2, seed=0)
+    assert ceiling.loc["scene_02", "split_half_r"] == pytest.approx(row["split_half_r"], abs=1e-15)
+    sizes = dict.fromkeys(SCENES, (H, W))
+    expected = empirical_center_map(tables, sizes, "scene_02", fc=6).astype(np.float32)
+    np.testing.assert_array_equal(np.load(res / "maps" / "center_empirical" / "scene_02.npy"), expected)
+
+
+def test_scores_are_the_metrics_of_the_saved_maps(study):
+    root, _, cfg = study
+    res = root / "results"
+    tables = {s: _fix(cfg, s) for s in SCENES}
+    sizes = dict.fromkeys(SCENES, (H, W))
+    scores = pd.read_csv(res / "evaluation" / "scores.csv").set_index(["scene", "source"])
+    att = np.load(res / "attention" / "scene_03.npy").astype(np.float64)
+    human = np.load(res / "maps" / "human" / "scene_03.npy").astype(np.float64)
+    base = np.load(res / "maps" / "center_empirical" / "scene_03.npy").astype(np.float64)
+    fixated = fixated_pixels(tables["scene_03"], H, W)
+    other = fixated_pixels(pool_other_scenes(tables, sizes, "scene_03"), H, W)
+    row = scores.loc[("scene_03", "human")]
+    assert row["n_fixated"] == fixated.sum()
+    assert row["nss"] == pytest.approx(metrics.nss(human, fixated), abs=1e-13)
+    assert row["auc_judd"] == pytest.approx(metrics.auc_judd(human, fixated), abs=1e-13)
+    assert row["kl_divergence"] == pytest.approx(metrics.kl_divergence(human, att), abs=1e-13)
+    assert row["information_gain"] == pytest.approx(metrics.information_gain(human, fixated, base), abs=1e-13)
+    assert row["auc_shuffled"] == pytest.approx(
+        metrics.auc_shuffled(human, fixated, other, seed=metrics.scene_seed(0, "scene_03")), abs=1e-13)
+    assert scores.loc[("scene_03", "center_empirical"), "information_gain"] == 0.0
+
+
+def test_report_has_the_summary_figure_and_pairwise_table(study):
+    root, configfile, _ = study
+    snakemake(root, configfile, "--report", str(root / "report.zip"))
+    names = zipfile.ZipFile(root / "report.zip").namelist()
+    for name in ("summary.png", "pairwise.csv", "ceiling.csv", "gallery.png"):
+        assert any(n.endswith(name) for n in names), name
+
+
+def test_without_human_ratings_the_defaults_name_existing_sources(study, tmp_path):
+    root, _, _ = study
+    cfg = {"results": str(tmp_path / "res"),
+           "dataset": {"fixations": str(root / "data" / "fixations.csv"),
+                       "maps": {"salience": str(root / "data" / "maps" / "salience")}},
+           "evaluation": {"bootstrap": 200, "auc_shuffled": {"splits": 10}}}
+    snakemake(tmp_path, write(tmp_path / "config.yaml", cfg))
+    scores = pd.read_csv(tmp_path / "res" / "evaluation" / "scores.csv").set_index("source")
+    assert scores.loc["salience", "sr2_over_center"].notna().all()
+    assert scores.loc["salience", "sr2_over_center_empirical"].notna().all()
+    log = (tmp_path / "res" / "logs" / "figures.log").read_text()
+    assert "reference source: salience" in log
+
+
+def test_misspelled_explicit_reference_is_refused(study, tmp_path):
+    root, _, cfg = study
+    bad = dict(cfg, results=str(tmp_path / "res"), figures={"reference_source": "salince"})
+    proc = snakemake(tmp_path, write(tmp_path / "bad.yaml", bad), "-n", check=False)
+    assert proc.returncode != 0 and "salince" in proc.stdout + proc.stderr
+
+
+def test_one_scene_study_refuses_center_empirical_clearly(study, tmp_path):
+    root, _, cfg = study
+    one = dict(cfg, results=str(tmp_path / "res"))
+    one["dataset"] = dict(cfg["dataset"], scenes=["scene_01"])
+    target = f"{tmp_path}/res/maps/center_empirical/scene_01.npy"
+    proc = snakemake(tmp_path, write(tmp_path / "one.yaml", one), target, check=False)
+    assert proc.returncode != 0
+    assert "no other scene" in proc.stdout + proc.stderr + (tmp_path / "res" / "logs" / "maps" / "center_empirical"
+                                                            / "scene_01.log").read_text()
