@@ -32,7 +32,7 @@ if not workflow.config_settings.configfiles:
 
 # Fail in the first second on a typo, naming the key (ours: one line), then let Snakemake's own
 # validation fill the schema's defaults into the config.
-validate_config(config, "config")
+validate_config(config, workflow.config_settings)  # messages name the config file(s) given
 apply_finetune_recipe(config)  # model.finetune.recipe: before the defaults are filled in
 validate(config, schema=str(SCHEMA_PATH))
 
@@ -49,6 +49,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/download.smk"
+include: "rules/checks.smk"
 include: "rules/patches.smk"
 include: "rules/ratings.smk"
 include: "rules/model.smk"

@@ -5,6 +5,7 @@
 rule attention:
     input:
         fixations=lambda wc: STUDY().fixations,
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/attention/{{scene}}.npy",
         png=f"{R}/attention/{{scene}}.png",

@@ -139,3 +139,70 @@ def model_record(wildcards):
 
 def scene_model_inputs(wildcards):
     return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")
+
+
+# ---- the input check (rules/checks.smk) ----
+INPUTS_REPORT = f"{R}/checks/inputs.json"  # the verdict of checkpoint check_inputs
+INPUTS_REFUSED = f"{R}/checks/refused"  # the output of refuse_inputs, which fails: never written
+_input_verdict = {}
+
+
+def input_check_passed():
+    """Whether the verdict of the (finished) input check is ok; read once per file version."""
+    import json
+
+    key = Path(INPUTS_REPORT).stat().st_mtime_ns
+    if key not in _input_verdict:
+        _input_verdict[key] = json.loads(Path(INPUTS_REPORT).read_text())["ok"]
+    return _input_verdict[key]
+
+
+def inputs_checked(wildcards):
+    """The input that makes the first job of every scene chain wait for the input check: none once
+    it passed, rule refuse_inputs (which fails, listing the problems) when it did not. While the
+    check is pending, its verdict as an ancient() checkpoint target: the job waits, and Snakemake
+    plans it (and all after it) by its own inputs once the check has run, so a check rerun after
+    one file changed reruns only that file's jobs. (A plain input of the check's output would
+    rerun every job after every check; a plain ancient() input of a job that reruns hides the
+    other jobs' own rerun reasons in Snakemake 9.27.) None in a dry run, whose plan is then the
+    plan after a passing check, nor inside a job (it is already scheduled)."""
+    from snakemake.exceptions import IncompleteCheckpointException
+
+    if workflow.dryrun or workflow.touch or workflow.remote_exec or workflow.subprocess_exec:
+        return []
+    try:
+        checkpoints.check_inputs.get()
+    except IncompleteCheckpointException as e:
+        ancient(e.targetfile)  # flags the checkpoint target in place
+        raise
+    return [] if input_check_passed() else [INPUTS_REFUSED]
+
+
+def scene_check_files(wildcards):
+    """The scene's own input files (image, ratings, maps), named as rule check_scene reads them."""
+    study, scene = STUDY(), wildcards.scene
+    files = {}
+    if scene in study.images:
+        files["image"] = str(study.images[scene])
+    if scene in study.ratings:
+        files["ratings"] = str(study.ratings[scene])
+    maps = [str(found[scene]) for _, found in sorted(study.maps.items()) if scene in found]
+    if maps:
+        files["maps"] = maps
+    return files
+
+
+def scene_check_maps(wildcards):
+    """{source: (path, transform, resize)} of the scene's maps (rule import_map's arguments)."""
+    from meaningmaps.input_checks import scene_map_settings
+
+    study = STUDY()
+    return scene_map_settings(study.maps, study.map_settings, wildcards.scene)
+
+
+def scene_check_reports(wildcards):
+    """One check_scene report per scene that has files of its own (none: fixations only)."""
+    study = STUDY()
+    per_scene = [s for s in study.scenes if s in study.images or s in study.ratings
+                 or any(s in found for found in study.maps.values())]
+    return expand(f"{R}/checks/scenes/{{scene}}.json", scene=per_scene)

@@ -31,6 +31,7 @@ rule import_map:
     true) as its source says, checked for size, NaN, constancy and a log density's look."""
     input:
         map=lambda wc: STUDY().maps[wc.source][wc.scene],
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
         png=f"{R}/maps/{{source}}/{{scene}}.png",

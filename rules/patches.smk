@@ -5,6 +5,7 @@
 rule patches:
     input:
         image=lambda wc: STUDY().images[wc.scene],
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         directory(f"{R}/patches/{{scene}}"),
     params:

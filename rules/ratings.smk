@@ -5,6 +5,7 @@
 rule human_ratings:
     input:
         ratings=lambda wc: STUDY().ratings[wc.scene],
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         f"{R}/ratings/human/{{scene}}.csv",
     params:

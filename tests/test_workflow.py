@@ -260,7 +260,7 @@ def test_maps_and_fixations_only_with_download(demo_run, tmp_path):
     manifest = yaml.safe_load((dl / "fake1" / "manifest.json").read_text())
     assert len(manifest["files"]) == 4  # fixations.csv + 3 salience maps
     scores = pd.read_csv(tmp_path / "res" / "evaluation" / "scores.csv")
-    assert set(scores.source) == {"salience", "center"} and scores.scene.nunique() == 3
+    assert set(scores.source) == {"salience", "center", "center_empirical"} and scores.scene.nunique() == 3
     assert (tmp_path / "res" / "figures" / "gallery.png").is_file()
     assert not (tmp_path / "res" / "patches").exists()
     assert "download" in proc.stdout + proc.stderr

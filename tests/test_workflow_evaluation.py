@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from meaningmaps import metrics
+from meaningmaps.config import validate_config
+from meaningmaps.dataset import discover
 from meaningmaps.demo import make_demo_study
 from meaningmaps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
 from meaningmaps.fixations import scene_fixations
@@ -55,7 +57,9 @@ def study(tmp_path_factory):
 
 
 def _fix(cfg, scene):
-    return scene_fixations(cfg["dataset"]["fixations"], scene, H, W)[0]
+    """A scene's fixations as rule attention reads them (the study's fixation settings)."""
+    settings = discover(validate_config(cfg)).fixation_settings
+    return scene_fixations(cfg["dataset"]["fixations"], scene, H, W, settings=settings)[0]
 
 
 def test_outputs_and_columns(study):
@@ -120,10 +124,9 @@ def test_report_has_the_summary_figure_and_pairwise_table(study):
 
 
 def test_without_human_ratings_the_defaults_name_existing_sources(study, tmp_path):
-    root, _, _ = study
-    cfg = {"results": str(tmp_path / "res"),
-           "dataset": {"fixations": str(root / "data" / "fixations.csv"),
-                       "maps": {"salience": str(root / "data" / "maps" / "salience")}},
+    root, _, demo = study
+    dataset = {k: v for k, v in demo["dataset"].items() if k not in ("images", "ratings")}  # fixations, maps
+    cfg = {"results": str(tmp_path / "res"), "dataset": dataset,
            "evaluation": {"bootstrap": 200, "auc_shuffled": {"splits": 10}}}
     snakemake(tmp_path, write(tmp_path / "config.yaml", cfg))
     scores = pd.read_csv(tmp_path / "res" / "evaluation" / "scores.csv").set_index("source")

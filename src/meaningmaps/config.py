@@ -45,8 +45,22 @@ def apply_finetune_recipe(config: dict) -> dict:
     return config
 
 
+def config_source(source=None) -> str | None:
+    """How messages name the config: a path as given; for Snakemake's ``workflow.config_settings``
+    the config file(s) it was given (config.yaml when none: the Snakefile then loads that), plus
+    the keys set with ``--config``."""
+    if not hasattr(source, "configfiles"):
+        return None if source is None else str(source)
+    files = ", ".join(str(f) for f in source.configfiles) or "config.yaml"
+    overrides = sorted(getattr(source, "config", None) or {})
+    return f"{files} (with --config {', '.join(overrides)})" if overrides else files
+
+
 def validate_config(config: dict, source=None) -> dict:
-    """Validate ``config`` against the schema, fill defaults, and check cross-key rules."""
+    """Validate ``config`` against the schema, fill defaults, and check cross-key rules. ``source``
+    names the config in messages: a path, or Snakemake's ``workflow.config_settings``
+    (:func:`config_source`)."""
+    source = config_source(source)
     schema = load_schema()
     config = apply_finetune_recipe(copy.deepcopy(config or {}))
     _fill_defaults(config, schema, schema)
@@ -63,6 +77,7 @@ def validate_config(config: dict, source=None) -> dict:
 
 def check_cross_keys(config: dict, source=None) -> None:
     """Rules a JSON schema cannot say well."""
+    check_output_folders(config, source)
     ppd = config["patches"].get("pixels_per_degree")
     for scale in SCALES:
         spec = config["patches"][scale]
@@ -70,6 +85,45 @@ def check_cross_keys(config: dict, source=None) -> None:
             raise InputError(source, f"patches.{scale}.diameter_deg needs patches.pixels_per_degree.",
                              "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
     check_model_keys(config, source)
+
+
+#: Config keys of folders the workflow writes into.
+OUTPUT_FOLDER_KEYS = (("results",), ("download", "dest"))
+
+
+def check_output_folders(config: dict, source=None) -> None:
+    """Refuse a written folder that is empty or the filesystem root (the outputs would be planned at
+    /patches, /maps, ...), or that starts with '~' or '$' (Snakemake expands neither: a folder named
+    '~' would be made in the working directory). '~' is refused rather than expanded so that the
+    folder is the same for every job, wherever and as whoever it runs."""
+    for keys in OUTPUT_FOLDER_KEYS:
+        value = config
+        for k in keys:
+            value = value.get(k) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        key, text = ".".join(keys), str(value)
+        problem = output_folder_problem(text)
+        if problem:
+            raise InputError(source, f"config key {key}: {text!r} {problem}",
+                             f"set {key} to a folder of its own, as an absolute path (/data/me/meaningmaps) or "
+                             "relative to the working directory (results).")
+
+
+def output_folder_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a folder to write into, or None."""
+    import os
+
+    if not text.strip():
+        return "is empty: the outputs would be written at the filesystem root (/patches, /maps, ...)."
+    if os.path.normpath(text.strip()) == "/" or text.strip().rstrip("/") == "":
+        return "is the filesystem root."
+    if text.startswith("~"):
+        return ("starts with '~', which neither Snakemake nor this workflow expands: a folder named '~' would be "
+                "made in the working directory.")
+    if text.startswith("$"):
+        return "starts with '$': environment variables are not expanded here, a folder of that name would be made."
+    return None
 
 
 def check_model_keys(config: dict, source=None) -> None:
@@ -91,20 +145,21 @@ def check_model_keys(config: dict, source=None) -> None:
                          f"({sorted(ds.get('maps') or {})}).", "use human or one of the dataset.maps keys.")
 
 
-RESERVED_SOURCES = ("human", "center", "base", "finetuned", "probe")
+RESERVED_SOURCES = ("human", "center", "center_empirical", "base", "finetuned", "probe")
 
 
 def check_source_names(config: dict, map_sources: list[str], source="config") -> None:
     """A source named in evaluation.semipartial or figures.reference_source must be a source this
     study has or a reserved one (absent sources just give NaN columns; a typo is an error)."""
     known = set(map_sources) | set(RESERVED_SOURCES)
-    named = [s for pair in config["evaluation"]["semipartial"] for s in pair]
-    named.append(config["figures"]["reference_source"])
+    named = [s for pair in (config["evaluation"]["semipartial"] or []) for s in pair]  # null: the defaults
+    if config["figures"]["reference_source"] is not None:
+        named.append(config["figures"]["reference_source"])
     unknown = sorted({s for s in named if s not in known})
     if unknown:
         raise InputError(source, f"evaluation.semipartial or figures.reference_source name unknown map "
                          f"source(s) {unknown}; this study's sources are {map_sources}.",
-                         "use one of those names (dataset.maps keys, human, center).")
+                         "use one of those names (dataset.maps keys, human, center, center_empirical).")
 
 
 def load_config(path) -> dict:

@@ -118,7 +118,11 @@ def discover(config: dict) -> Study:
         raise InputError(None, f"no scene is common to {', '.join(sources)}.")
     for scene in scenes:
         if not re.fullmatch(SCENE_PATTERN, scene):
-            raise InputError(None, f"scene name {scene!r} has characters outside {SCENE_PATTERN}.")
+            where = "dataset.scenes" if defining == "dataset.scenes" else fixations
+            raise InputError(where, f"scene name {scene!r} has characters outside {SCENE_PATTERN} (a scene name "
+                             "becomes a file name under results, so '/' and '..' are not allowed).",
+                             "use the scene image's file stem (letters, digits, '_', '-', '.', '+'), in "
+                             "dataset.scenes or the fixation file's scene column.")
     check_same_scenes(scenes, defining, sources, strict, ds)
 
     study = Study(scenes, images, ratings, maps, fixations, map_settings=map_settings)

@@ -188,8 +188,9 @@ def ceiling_table(rows) -> pd.DataFrame:
     if missing:
         raise InputError(None, f"noise-ceiling rows lack column(s) {missing}.")
     table = table.loc[:, CEILING_COLUMNS].assign(scene=lambda t: t["scene"].astype(str))
-    if table["scene"].duplicated().any():
-        raise InputError(None, f"noise-ceiling rows repeat scene {table.loc[table.scene.duplicated(), 'scene'].iloc[0]!r}.")
+    repeated = table.loc[table["scene"].duplicated(), "scene"]
+    if len(repeated):
+        raise InputError(None, f"noise-ceiling rows repeat scene {repeated.iloc[0]!r}.")
     return table.sort_values("scene", kind="stable").reset_index(drop=True)
 
 

@@ -30,8 +30,8 @@ def map_source_settings(maps: dict | None) -> dict[str, dict]:
         spec = {"folder": spec} if isinstance(spec, str) else dict(spec)
         transform = spec.get("transform")
         if transform not in (None, *TRANSFORMS):
-            raise InputError(None, f"dataset.maps.{name}.transform must be one of {list(TRANSFORMS)}, "
-                             f"got {transform!r}.")
+            raise InputError(f"dataset.maps.{name}.transform", f"must be one of {', '.join(TRANSFORMS)}, "
+                             f"got {transform!r}.", "use exp for log densities, none to take the values as they are.")
         out[name] = {"folder": str(spec["folder"]), "transform": transform, "resize": bool(spec.get("resize", False))}
     return out
 
@@ -56,27 +56,45 @@ def bilinear_resize(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def map_size(path) -> tuple[int, int]:
     """(height, width) of a map file without reading all of it."""
     path = Path(path)
-    if path.suffix == ".npy":
-        arr = np.load(path, mmap_mode="r")
+    if path.suffix.lower() == ".npy":
+        arr = _load_npy(path, mmap_mode="r")
         if arr.ndim != 2:
-            raise InputError(path, f"is a {arr.ndim}-D array; a map must be 2-D (H x W).")
-        return arr.shape
+            raise InputError(path, f"is a {arr.ndim}-D array; a map must be 2-D (H x W).", _NPY_FIX)
+        return tuple(int(v) for v in arr.shape)
     try:
         with Image.open(path) as im:
             return im.size[1], im.size[0]
     except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(path, f"is not a readable PNG map ({exc}).") from exc
+        raise InputError(path, f"is not a readable PNG map ({exc}).", _PNG_FIX) from exc
+
+
+_NPY_FIX = "save the map as a 2-D numeric array: np.save(path, np.asarray(the_map, dtype=np.float32))."
+_PNG_FIX = "export the map as a greyscale PNG (8 or 16 bit) or a .npy array."
+
+
+def _load_npy(path: Path, mmap_mode=None) -> np.ndarray:
+    """A .npy file's numeric array; pickled objects (a dict, a list of arrays) are refused unread."""
+    try:
+        arr = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "object" in str(exc).lower():
+            raise InputError(path, "holds pickled Python objects (e.g. a dict or a list), not a numeric array; it is "
+                             "not read, as unpickling can run code.", _NPY_FIX) from exc
+        raise InputError(path, f"cannot be read as a .npy array ({exc}).", _NPY_FIX) from exc
+    except Exception as exc:  # a truncated or foreign file: numpy raises several types
+        raise InputError(path, f"cannot be read as a .npy array ({exc}).", _NPY_FIX) from exc
+    if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        kind = type(arr).__name__ if not isinstance(arr, np.ndarray) else f"a {arr.dtype} array"
+        raise InputError(path, f"holds {kind}, not a numeric array.", _NPY_FIX)
+    return arr
 
 
 def load_map(path, shape=None, check: bool = True) -> np.ndarray:
     """Read a map as float64 H x W, checked (and against ``shape`` (H, W) when given);
     ``check=False``: only read (2-D, numeric), for a caller that transforms it first."""
     path = Path(path)
-    if path.suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise InputError(path, f"cannot be read as a .npy array ({exc}).") from exc
+    if path.suffix.lower() == ".npy":
+        arr = _load_npy(path)
     else:
         try:
             with Image.open(path) as im:
@@ -90,26 +108,34 @@ def load_map(path, shape=None, check: bool = True) -> np.ndarray:
                 elif im.mode in ("L", "I", "I;16", "F", "LA"):
                     arr = np.asarray(im.getchannel(0) if im.mode == "LA" else im, dtype=np.float64)
                 else:
-                    raise InputError(path, f"has unsupported image mode {im.mode}.",
-                                     "export the map as a greyscale PNG or a .npy array.")
+                    raise InputError(path, f"has unsupported image mode {im.mode}.", _PNG_FIX)
         except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(path, f"cannot be decoded as a PNG map ({exc}).") from exc
+            raise InputError(path, f"cannot be decoded as a PNG map ({exc}).", _PNG_FIX) from exc
     arr = np.asarray(arr, dtype=np.float64)
     if check:
         check_map(arr, path, shape)
     elif arr.ndim != 2:
-        raise InputError(path, f"map has shape {arr.shape}; it must be 2-D (H x W).")
+        raise InputError(path, f"map has shape {_shape(arr)}; it must be 2-D (H x W).", _NPY_FIX)
     return arr
 
 
 def check_map(arr: np.ndarray, path=None, shape=None) -> None:
     """A usable map is 2-D, finite and not constant (Pearson r is undefined otherwise)."""
     if arr.ndim != 2:
-        raise InputError(path, f"map has shape {arr.shape}; it must be 2-D (H x W).")
+        raise InputError(path, f"map has shape {_shape(arr)}; it must be 2-D (H x W).", _NPY_FIX)
     if shape is not None and tuple(arr.shape) != tuple(shape):
         raise InputError(path, f"map is {arr.shape[1]}x{arr.shape[0]} (WxH) but the scene is {shape[1]}x{shape[0]}.",
                          "make the map at the scene's resolution.")
     if not np.isfinite(arr).all():
-        raise InputError(path, f"map has {int((~np.isfinite(arr)).sum())} NaN or infinite values.")
+        raise InputError(path, f"map has {int((~np.isfinite(arr)).sum())} NaN or infinite values of {arr.size}.",
+                         "re-export the map with a finite value at every pixel (NaN often marks pixels the model "
+                         "skipped: give them the map's minimum), or leave the scene out with dataset.scenes.")
     if arr.max() == arr.min():
-        raise InputError(path, "map is constant, so its correlation with attention is undefined.")
+        raise InputError(path, f"map is constant (every pixel {float(arr.flat[0]):g}), so its correlation with "
+                         "attention is undefined.",
+                         "re-export the map (a constant map is usually a failed export or a blank image), or "
+                         "leave the scene out with dataset.scenes.")
+
+
+def _shape(arr: np.ndarray) -> str:
+    return " x ".join(str(int(v)) for v in arr.shape) or "() (a single number)"

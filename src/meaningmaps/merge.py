@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
-from .atomic import replace_dir
+from .atomic import atomic_dir
 from .errors import InputError
 from .model_card import CARD_NAME
 
@@ -77,10 +76,7 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
     merged.eval()
     processor = AutoProcessor.from_pretrained(base_model)
 
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
+    with atomic_dir(out_dir) as tmp:  # a temporary unique to this job, moved onto out_dir when complete
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
         if (adapter_dir / CARD_NAME).is_file():  # how the model was trained travels with it
@@ -88,10 +84,6 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
         (tmp / "meaningmaps_merge.json").write_text(json.dumps(
             {"base_model": str(base_model), "adapter": str(adapter_dir.resolve()), "dtype": dtype,
              "adapter_trained_on": trained_on}, indent=1) + "\n")
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .errors import InputError
 from .matlab import matlab_round
 
 SCALES = ("fine", "coarse")
@@ -88,7 +89,11 @@ def _bbox_1d(centre: int, radius: float, size: int) -> tuple[int, int]:
 
 def make_patches(height: int, width: int, spec: ScaleSpec) -> list[Patch]:
     """All patches of one scale, numbered row by row from the top left, 1..N."""
-    cys, cxs, _ = grid_centres(height, width, spec.n)
+    try:
+        cys, cxs, _ = grid_centres(height, width, spec.n)
+    except ValueError as exc:
+        raise InputError(f"patches.{spec.name}.n", f"{exc}.",
+                         f"lower patches.{spec.name}.n (the toolkit uses 300 fine and 108 coarse patches).") from exc
     radius = spec.diameter / 2.0
     patches = []
     k = 0

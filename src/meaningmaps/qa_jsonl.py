@@ -17,7 +17,6 @@ All files are written atomically (temp name, then rename).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .atomic import atomic_path
+from .atomic import atomic_dir, atomic_path
 from .errors import InputError
 from .prompting import CATEGORIES, QUESTION
 
@@ -164,8 +163,8 @@ def write_scene_views(patch_dir, out_dir, background: str = "black", compress_le
 
     ``aspect`` pad pastes a non-square view on a square of ``fill`` (LLaVA-1.5; the workflow's
     default), crop (this function's default, for callers predating it) writes it as it is.
-    Writes into ``<out_dir>.tmp`` and renames it onto ``out_dir`` at the end, so an interrupted job
-    leaves no folder that looks complete. Returns the index frame plus ``patch_width``,
+    Writes into a temporary folder unique to this job and moves it onto ``out_dir`` at the end, so an
+    interrupted job leaves no folder that looks complete. Returns the index frame plus ``patch_width``,
     ``patch_height``, ``padded`` (bool) and ``crop_cut`` (:func:`crop_cut_fraction` of the patch).
     """
     patch_dir, out_dir = Path(patch_dir), Path(out_dir)
@@ -177,23 +176,19 @@ def write_scene_views(patch_dir, out_dir, background: str = "black", compress_le
     if missing:
         raise InputError(index_path, f"lacks column(s) {missing}.", "cut the scene's patches again (patch_files).")
     make_view(np.zeros((1, 2, 4), np.uint8), background, aspect, fill)  # bad settings: fail before any work
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     sizes, cuts = [], []
-    for scale, k, file in zip(index["scale"], index["k"], index["file"], strict=True):
-        src = patch_dir / str(file)
-        if not src.is_file():
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise InputError(src, f"is listed in {index_path} but does not exist.",
-                             "cut the scene's patches again (patch_files).")
-        with Image.open(src) as im:
-            rgba = np.asarray(im.convert("RGBA"))
-        make_view(rgba, background, aspect, fill).save(tmp / f"{scale}_{int(k)}.png", compress_level=compress_level)
-        sizes.append(rgba.shape[1::-1])
-        cuts.append(crop_cut_fraction(rgba[..., 3] > 0))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    with atomic_dir(out_dir) as tmp:  # a temporary unique to this job, moved onto out_dir when complete
+        for scale, k, file in zip(index["scale"], index["k"], index["file"], strict=True):
+            src = patch_dir / str(file)
+            if not src.is_file():
+                raise InputError(src, f"is listed in {index_path} but does not exist.",
+                                 "cut the scene's patches again (patch_files).")
+            with Image.open(src) as im:
+                rgba = np.asarray(im.convert("RGBA"))
+            make_view(rgba, background, aspect, fill).save(tmp / f"{scale}_{int(k)}.png",
+                                                           compress_level=compress_level)
+            sizes.append(rgba.shape[1::-1])
+            cuts.append(crop_cut_fraction(rgba[..., 3] > 0))
     out = index.copy()
     out["patch_width"] = [w for w, _ in sizes]
     out["patch_height"] = [h for _, h in sizes]

@@ -62,7 +62,8 @@ def load_rating_matrix(path) -> list[RatingLayer]:
                          "point dataset.ratings at the Hayes-toolkit rating matrices.")
     cells = mat["rating_matrix"]
     if cells.ndim != 3 or cells.shape[2] != 2 or cells.dtype != object:
-        raise InputError(path, f"'rating_matrix' must be an H x W x 2 cell array, got {cells.dtype} {cells.shape}.")
+        raise InputError(path, f"'rating_matrix' must be an H x W x 2 cell array, got {cells.dtype} {cells.shape}.",
+                         "use the toolkit's rating matrix (one cell of ratings per pixel, fine and coarse layers).")
     layers = []
     for layer in range(2):
         flat = cells[:, :, layer].ravel()
@@ -74,7 +75,7 @@ def load_rating_matrix(path) -> list[RatingLayer]:
         bad = ~np.isin(layer.values, LIKERT)  # the toolkit's build_meaning_map asserts the same
         if bad.any():
             raise InputError(path, f"holds {int(bad.sum())} ratings outside 1-6 or not whole numbers "
-                             f"(e.g. {layer.values[bad][0]!r}).",
+                             f"(e.g. {float(layer.values[bad][0]):g}).",
                              "ratings must be on the toolkit's six-point Likert scale: 1, 2, 3, 4, 5 or 6.")
     return layers
 
@@ -87,16 +88,78 @@ def assign_scales(layers: list[RatingLayer], grid: PatchGrid, path=None) -> dict
                          "use the rating matrix made for this scene image, at the same resolution.")
     cover = {s: grid.coverage(s) for s in grid.patches}
     out = {}
-    for layer in layers:
+    for number, layer in enumerate(layers, start=1):
         matches = [s for s, c in cover.items() if _lengths_match(layer.lengths, c)]
-        if len(matches) != 1:
-            raise InputError(path, f"a layer's rating counts match {matches or 'no'} patch grid(s) "
-                             f"of the configured scales {sorted(cover)}.",
-                             "check patches.<scale>.n and diameter_px against the toolkit settings used to collect the ratings.")
+        if not matches:
+            raise InputError(path, *_mismatch(layer, number, grid, cover))
+        if len(matches) > 1:
+            raise InputError(path, f"layer {number}'s rating counts match both the {' and '.join(matches)} grids.",
+                             "give the two scales different patches.<scale>.n or diameters, as the toolkit does.")
         if matches[0] in out:
-            raise InputError(path, f"both layers match the {matches[0]} grid.")
+            raise InputError(path, f"both layers match the {matches[0]} grid.",
+                             "check patches.<scale>.n and diameter_px against the toolkit settings used to "
+                             "collect the ratings.")
         out[matches[0]] = layer
     return out
+
+
+#: Below this fraction of a scene's pixels disagreeing with the closest grid, the file is blamed
+#: even when whole patches do not explain the disagreement.
+FEW_PIXELS = 0.02
+
+
+def _mismatch(layer: RatingLayer, number: int, grid: PatchGrid, cover: dict) -> tuple[str, str]:
+    """(problem, fix) for a layer that fits no grid. When the closest grid fits but for whole
+    patches with a rating too many or too few (or but for a few pixels), name them and blame the
+    file; else blame the grid settings."""
+    fits = {s: _closest_fit(layer.lengths, c) for s, c in cover.items()}
+    scale = min(fits, key=lambda s: fits[s][1].sum())
+    per_patch, off = fits[scale]
+    n_off, n_all = int(off.sum()), off.size
+    odd, explained = _odd_patches(layer.lengths - per_patch * cover[scale], grid, scale)
+    where = f"layer {number} (rating_matrix(:,:,{number}))"
+    if per_patch < 1 or not (explained or n_off <= FEW_PIXELS * n_all):
+        return (f"{where}: its rating counts match no patch grid of the configured scales "
+                f"({', '.join(sorted(cover))}); the closest, {scale}, disagrees at {n_off} of {n_all} pixels.",
+                "check patches.<scale>.n and diameter_px against the toolkit settings used to collect the ratings.")
+    row, col = (int(v) for v in np.argwhere(off)[0])
+    want = per_patch * int(cover[scale][row, col])
+    odd_text = f"; these are the pixels of {scale} {odd}" if explained else ""
+    return (f"{where} fits the {scale} grid with {per_patch} ratings per patch except at {n_off} of {n_all} "
+            f"pixels (e.g. x={col + 1}, y={row + 1}, 1-based: {int(layer.lengths[row, col])} ratings, {want} "
+            f"expected){odd_text}. When only a few pixels disagree, the file, not the grid settings, is the "
+            "likely cause.",
+            f"rebuild the rating matrix so that every {scale} patch has the same number of ratings (remove the "
+            "duplicated rating, or add the missing one); only if many pixels disagree, check "
+            "patches.<scale>.n and diameter_px.")
+
+
+def _closest_fit(lengths: np.ndarray, coverage: np.ndarray) -> tuple[int, np.ndarray]:
+    """(the most common whole number of ratings per patch r, the pixels whose list length is not
+    r x coverage)."""
+    covered = coverage > 0
+    ratio = lengths[covered] / coverage[covered]
+    whole = ratio[ratio == np.round(ratio)]
+    if whole.size:
+        values, counts = np.unique(whole, return_counts=True)
+        per_patch = int(values[np.argmax(counts)])
+    else:
+        per_patch = 0
+    return per_patch, lengths != per_patch * coverage
+
+
+def _odd_patches(excess: np.ndarray, grid: PatchGrid, scale: str) -> tuple[str, bool]:
+    """('patch k (n ratings too many), ...', whether these patches explain every pixel's excess):
+    the patches all of whose pixels have too many (or too few) ratings."""
+    found, rebuilt = [], np.zeros_like(excess)
+    for p in grid.patches[scale]:
+        vals = excess[p.rows, p.cols][p.mask]
+        if vals.size and ((vals > 0).all() or (vals < 0).all()):
+            n = int(np.sign(vals[0]) * np.min(np.abs(vals)))
+            rebuilt[p.rows, p.cols] += p.mask * n
+            found.append(f"patch {p.k} ({abs(n)} rating{'s' if abs(n) > 1 else ''} too {'many' if n > 0 else 'few'})")
+    listed = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return listed, bool(found) and np.array_equal(rebuilt, excess)
 
 
 def _lengths_match(lengths: np.ndarray, coverage: np.ndarray) -> bool:
@@ -134,7 +197,9 @@ def recover_patch_ratings(layer: RatingLayer, grid: PatchGrid, scale: str, path=
         sol = np.linalg.solve(ata, atb)
     except np.linalg.LinAlgError as exc:
         raise InputError(path, f"the {scale} patches' ratings are not identifiable from the matrix "
-                         "(the coverage system is singular).") from exc
+                         "(the coverage system is singular).",
+                         f"check patches.{scale}.n and diameter_px: a grid whose patches cannot be told apart "
+                         "by the pixels they cover is not the toolkit's.") from exc
     c = np.rint(sol)
     if (np.abs(sol - c) > 1e-6).any() or (c < 0).any() or not np.array_equal(a @ c, counts):
         raise InputError(path, f"the {scale} layer is not the union of per-patch rating lists on the "

@@ -15,6 +15,11 @@ MATLAB code gives for the same maps. Rules kept throughout:
 * ``im2double``/``double`` of a float64 array is the identity; our inputs are float64.
 * a fixation map is non-negative; its fixated pixels are those > 0, each counted once (MATLAB's
   ``logical(fixationMap)`` / ``F > 0``, the same for a non-negative map).
+* KL divergence needs non-negative maps: a map with real negative values is an error (MATLAB's log
+  turns complex); negatives at FFT-rounding level (a blurred fixation map) give MATLAB's real part.
+* the shuffled AUC's thresholds ``0:step:max`` follow MATLAB's colon operator (:func:`matlab_colon`);
+  Octave's ranges can differ by one ulp in the upper half, which changes a value only when a map
+  value lies exactly on such a threshold.
 
 Not reproducible: the random draws. AUC_shuffled (and AUC_Judd with ``jitter``) draw from numpy's
 seeded generator, not MATLAB's ``randperm``/``rand`` stream, so those values match MATLAB only in
@@ -31,8 +36,8 @@ import numpy as np
 
 from .matlab import matlab_round
 
-__all__ = ["EPS", "auc_judd", "auc_shuffled", "cc", "information_gain", "kl_divergence", "nss",
-           "similarity"]
+__all__ = ["EPS", "auc_judd", "auc_shuffled", "cc", "information_gain", "kl_divergence", "matlab_colon",
+           "nss", "similarity"]
 
 EPS = 2.220446049250313e-16  # MATLAB's eps (= np.finfo(float).eps), as KLdiv.m and InfoGain.m use
 

@@ -256,15 +256,13 @@ def _tokenizer_record(tokenizer) -> dict | str:
 
 
 def build_tiny_llava_atomic(out_dir, **shape) -> Path:
-    """:func:`build_tiny_llava` into ``<out_dir>.tmp``, renamed onto ``out_dir`` when complete."""
-    import shutil
+    """:func:`build_tiny_llava` into a temporary folder unique to this job, moved onto ``out_dir``
+    when complete (:func:`atomic.atomic_dir`)."""
+    from .atomic import atomic_dir
 
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    build_tiny_llava(tmp, **shape)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        build_tiny_llava(tmp, **shape)
     return out_dir
 
 

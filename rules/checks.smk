@@ -1,0 +1,71 @@
+# Input check: every input file of the study checked up front, with the loaders of the jobs it
+# feeds, before any scene's chain starts. Module: src/meaningmaps/input_checks.py
+#
+# check_scene (one job per scene): the scene's image, ratings and maps; records their problems
+# instead of failing, so that every scene is checked. check_inputs (a local checkpoint): every
+# scene's fixations (one file for all scenes), then the verdict of all checks. The first job of
+# every scene chain (patches, human_ratings, attention, import_map) takes the input
+# inputs_checked() (rules/common.smk): it waits for the verdict, and depends on refuse_inputs,
+# which fails with one error listing every problem, when there are problems. retries: 0: a bad
+# file stays bad, so the SLURM profile's `retries: 2` must not run a check three times.
+
+
+rule check_scene:
+    input:
+        unpack(scene_check_files),
+    output:
+        f"{R}/checks/scenes/{{scene}}.json",
+    params:
+        size=scene_size,
+        specs=SPECS,
+        maps=scene_check_maps,
+    log:
+        f"{R}/logs/checks/scenes/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/checks/scenes/{{scene}}.tsv"
+    retries: 0
+    priority: 100
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/check_scene.py"
+
+
+checkpoint check_inputs:
+    input:
+        scenes=scene_check_reports,
+        fixations=lambda wc: [str(STUDY().fixations)] if STUDY().fixations else [],
+    output:
+        INPUTS_REPORT,
+    params:
+        sizes=lambda wc: {s: list(STUDY().sizes[s]) for s in STUDY().scenes},
+        outside=config["dataset"]["fixations_outside"],
+        settings=lambda wc: STUDY().fixation_settings,
+    log:
+        f"{R}/logs/checks/inputs.log",
+    benchmark:
+        f"{R}/benchmarks/checks/inputs.tsv"
+    localrule: True
+    retries: 0
+    priority: 100
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/check_inputs.py"
+
+
+rule refuse_inputs:
+    """Only when the input check found problems: fails with one error that lists them."""
+    input:
+        INPUTS_REPORT,
+    output:
+        INPUTS_REFUSED,
+    log:
+        f"{R}/logs/checks/refused.log",
+    localrule: True
+    retries: 0
+    priority: 100
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/refuse_inputs.py"

@@ -1,0 +1,568 @@
+"""Bad input (issue 12): the table of cases, each made from a demo study, where it stops and what
+it says. Every message names the file (or the config key) and ends with a fix; none prints a
+numpy repr (np.float64(7.0)) or an empty cell as nan.
+
+Function-level cases call what the job (or the start-up) calls; the Snakemake cases run the
+workflow on the same bad input (model off, except the patches of the 16-bit image and the
+temporary-name cases, which target the patches folder alone).
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+from PIL import Image
+
+from meaningmaps import atomic
+from meaningmaps.atomic import DiskFull, WriteCollision, atomic_dir, content_digest, save_npy
+from meaningmaps.config import scale_specs, validate_config
+from meaningmaps.dataset import discover
+from meaningmaps.demo import demo_scale_specs, make_demo_study
+from meaningmaps.errors import InputError
+from meaningmaps.human_ratings import human_ratings
+from meaningmaps.images import image_size, load_rgb
+from meaningmaps.map_sources import imported_map
+from meaningmaps.patch_files import write_scene_patches
+from meaningmaps.patch_grid import PatchGrid, ScaleSpec
+from meaningmaps.rating_matrix import build_rating_matrix, save_rating_matrix
+
+from .conftest import demo_config
+from .test_workflow import snakemake, write_config
+
+# --------------------------------------------------------------------------- the demo study
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """One 2-scene demo study (scene_01 JPEG, scene_02 greyscale PNG), copied per test."""
+    root = tmp_path_factory.mktemp("pristine")
+    make_demo_study(root / "data", n_scenes=2)
+    return root / "data"
+
+
+@pytest.fixture
+def demo(pristine, tmp_path):
+    """(root, config) of a fresh copy of the demo study, model off."""
+    import shutil
+
+    shutil.copytree(pristine, tmp_path / "data")
+    cfg = demo_config(tmp_path)
+    cfg["model"]["enabled"] = False
+    return tmp_path, cfg
+
+
+def _grid(cfg: dict, path) -> PatchGrid:
+    h, w = image_size(path)
+    return PatchGrid(h, w, scale_specs(validate_config(cfg)))
+
+
+def _ratings_as_csv(root: Path, cfg: dict, raters: bool = True) -> dict[str, Path]:
+    """Replace the demo's rating matrices by per-patch CSVs (rater r1..r3 by position in the list)."""
+    out = {}
+    for mat in sorted((root / "data" / "ratings").glob("*.mat")):
+        scene = mat.stem
+        frame = human_ratings(mat, scene, _grid(cfg, root / "data" / "images" / _image_name(root, scene)))
+        frame = frame.drop(columns="scene")
+        if raters:
+            frame.insert(0, "rater", [f"r{i + 1}" for i in frame.groupby(["scale", "k"]).cumcount()])
+        csv = mat.with_suffix(".csv")
+        frame.to_csv(csv, index=False)
+        mat.unlink()
+        out[scene] = csv
+    return out
+
+
+def _image_name(root: Path, scene: str) -> str:
+    return next(p.name for p in (root / "data" / "images").iterdir() if p.stem == scene)
+
+
+def _error(call: Callable, *args, **kw) -> str:
+    with pytest.raises(InputError) as info:
+        call(*args, **kw)
+    return str(info.value)
+
+
+def _csv_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+# --------------------------------------------------------------------------- the cases
+# Each case spoils a copy of the demo study and returns the error message where it stops.
+
+
+def image_cmyk(root, cfg):
+    path = root / "data" / "images" / "scene_01.jpg"
+    with Image.open(path) as im:
+        im.convert("CMYK").save(path, "JPEG")
+    return _error(discover, validate_config(cfg))
+
+
+def image_exif_rotated(root, cfg):
+    path = root / "data" / "images" / "scene_01.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    with Image.open(path) as im:
+        im.load()
+        im.save(path, "JPEG", exif=exif)
+    return _error(discover, validate_config(cfg))
+
+
+def image_truncated(root, cfg):
+    path = root / "data" / "images" / "scene_02.png"
+    path.write_bytes(path.read_bytes()[:5000])
+    return _error(load_rgb, path)
+
+
+def image_float(root, cfg):
+    path = root / "data" / "images" / "scene_02.png"  # a 32-bit TIFF saved under the PNG's name
+    Image.fromarray(np.zeros((384, 512), np.int32) + 70000).save(path, "TIFF")
+    return _error(load_rgb, path)
+
+
+def csv_duplicate_row(root, cfg):
+    csv = _ratings_as_csv(root, cfg)["scene_01"]
+    lines = _csv_lines(csv)
+    csv.write_text("\n".join(lines + [lines[5]]) + "\n")  # line 6 pasted again as the last line
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def csv_duplicate_row_no_rater(root, cfg):
+    csv = _ratings_as_csv(root, cfg, raters=False)["scene_01"]
+    lines = _csv_lines(csv)
+    csv.write_text("\n".join(lines + [lines[5]]) + "\n")
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def csv_uneven(root, cfg):
+    csv = _ratings_as_csv(root, cfg)["scene_01"]
+    lines = _csv_lines(csv)
+    csv.write_text("\n".join(lines[:4] + lines[5:]) + "\n")  # one rating of one patch gone
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def csv_fractional_k(root, cfg):
+    csv = _ratings_as_csv(root, cfg)["scene_01"]
+    frame = pd.read_csv(csv)
+    frame["k"] = frame["k"].astype(float)
+    frame.loc[7, "k"] = 9.5
+    frame.to_csv(csv, index=False)
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def csv_empty_rating(root, cfg):
+    csv = _ratings_as_csv(root, cfg)["scene_01"]
+    lines = _csv_lines(csv)
+    lines[3] = lines[3].rsplit(",", 1)[0] + ","
+    csv.write_text("\n".join(lines) + "\n")
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def matrix_extra_rating(root, cfg):
+    mat = root / "data" / "ratings" / "scene_01.mat"
+    grid = _grid(cfg, root / "data" / "images" / "scene_01.jpg")
+    frame = human_ratings(mat, "scene_01", grid)
+    lists = {s: [frame.loc[(frame.scale == s) & (frame.k == p.k), "rating"].to_numpy() for p in grid.patches[s]]
+             for s in grid.patches}
+    lists["fine"][10] = np.append(lists["fine"][10], 4.0)  # fine patch 11 rated once more
+    save_rating_matrix(mat, build_rating_matrix(grid, lists))
+    return _error(human_ratings, mat, "scene_01", grid)
+
+
+def matrix_rating_7(root, cfg):
+    mat = root / "data" / "ratings" / "scene_01.mat"
+    cells = scipy.io.loadmat(mat)["rating_matrix"]
+    cells[0, 0, 0] = np.array([[7.0]])
+    scipy.io.savemat(mat, {"rating_matrix": cells})
+    return _error(human_ratings, mat, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def results_key(value):
+    def case(root, cfg):
+        cfg["results"] = value
+        configfile = write_config(root / "study.yaml", cfg)
+        return _error(validate_config, cfg, configfile)
+    return case
+
+
+def patches_n_huge(root, cfg):
+    cfg["patches"]["fine"]["n"] = 10_000_000
+    return _error(validate_config, cfg, write_config(root / "study.yaml", cfg))
+
+
+def patches_n_too_dense(root, cfg):
+    return _error(PatchGrid, 40, 40, [ScaleSpec("fine", 10_000, 5)])
+
+
+def scene_name_dotdot(root, cfg):
+    cfg["dataset"]["scenes"] = ["scene_01", "../scene_02"]
+    return _error(discover, validate_config(cfg))
+
+
+def map_with_nan(root, cfg):
+    path = root / "data" / "maps" / "salience" / "scene_01.npy"
+    arr = np.ones((384, 512))
+    arr[5, 5] = np.nan
+    np.save(path, arr)
+    (root / "data" / "maps" / "salience" / "scene_01.png").unlink()
+    return _error(imported_map, path, (384, 512), source="salience")
+
+
+def map_constant(root, cfg):
+    path = root / "data" / "maps" / "salience" / "scene_01.npy"
+    np.save(path, np.full((384, 512), 7.0))
+    return _error(imported_map, path, (384, 512), source="salience")
+
+
+def map_pickled_npy_maps_only(root, cfg):
+    folder = root / "data" / "maps" / "salience"
+    for png in folder.glob("*.png"):
+        np.save(png.with_suffix(".npy"), np.asarray([{"map": 1}], dtype=object), allow_pickle=True)
+        png.unlink()
+    cfg["dataset"].update(images=None, ratings=None)  # a maps-only study: sizes come from the maps
+    return _error(discover, validate_config(cfg))
+
+
+def disk_full_short_write(root, cfg, monkeypatch=None):
+    def short_write(path, arr, *a, **kw):
+        Path(path).write_bytes(b"\x93NUMPY")
+        raise OSError("196608 requested and 88032 written")
+
+    out = root / "results" / "maps" / "human" / "scene_01.npy"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(np, "save", short_write)
+        message = _error(save_npy, out, np.zeros((3, 3)))
+    assert not list(out.parent.iterdir()), "the half-written temporary is removed"
+    return message
+
+
+def disk_full_patches(root, cfg):
+    real_save = Image.Image.save
+
+    def full_after_ten(self, fp, *a, **kw):
+        full_after_ten.n += 1
+        if full_after_ten.n > 10:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *a, **kw)
+
+    full_after_ten.n = 0
+    out = root / "results" / "patches" / "scene_01"
+    specs = scale_specs(validate_config(cfg))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Image.Image, "save", full_after_ten)
+        message = _error(write_scene_patches, root / "data" / "images" / "scene_01.jpg", out, specs)
+    assert not list(out.parent.iterdir()), "the job's temporary folder is removed"
+    return message
+
+
+def write_collision(root, cfg):
+    out = root / "results" / "patches" / "scene_01"
+    with pytest.raises(WriteCollision) as info:
+        with atomic_dir(out) as tmp:
+            (tmp / "a.png").write_bytes(b"mine")
+            with atomic_dir(out) as other:  # another run's job finishing first
+                (other / "a.png").write_bytes(b"theirs")
+    assert (out / "a.png").read_bytes() == b"theirs", "the other writer's folder is left as it is"
+    assert [p.name for p in out.parent.iterdir()] == ["scene_01"], "no temporary left"
+    return str(info.value)
+
+
+@dataclass
+class Case:
+    id: str
+    spoil: Callable
+    stops: str      # where the run stops (for the table; the test runs the function named there)
+    names: str      # regex: the file or config key the message must name
+    says: str       # regex: the problem
+
+
+CASES = [
+    Case("image CMYK", image_cmyk, "start-up: images.image_size (dataset.discover)",
+         r"scene_01\.jpg: ", r"is a CMYK image.*Fix: convert it to 8-bit RGB"),
+    Case("image EXIF orientation 6", image_exif_rotated, "start-up: images.image_size",
+         r"scene_01\.jpg: ", r"EXIF orientation tag \(6: viewers show it rotated 90 degrees clockwise\).*Orientation=1"),
+    Case("image truncated", image_truncated, "input check / patches: images.load_rgb",
+         r"scene_02\.png: ", r"cannot be decoded.*truncated.*Fix: re-copy"),
+    Case("image 32-bit values", image_float, "input check / patches: images.load_rgb",
+         r"scene_02\.png: ", r"outside the 16-bit range.*Fix: re-save it as an 8-bit"),
+    Case("ratings CSV duplicate row (rater)", csv_duplicate_row, "input check / human_ratings",
+         r"scene_01\.csv: ", r"rated twice or more by the same rater \(rater 'r2', coarse patch 2: lines 6, \d+\)"),
+    Case("ratings CSV duplicate row (no rater)", csv_duplicate_row_no_rater, "input check / human_ratings",
+         r"scene_01\.csv: ", r"coarse patches have unequal numbers of ratings: \d+ have 3, but patch 2 has 4 "
+                            r"\(lines 5, 6, 7, \d+\)"),
+    Case("ratings CSV one rating missing", csv_uneven, "input check / human_ratings",
+         r"scene_01\.csv: ", r"coarse patches .* patch 2 has 2 \(lines 5, 6\).*Fix: give every patch"),
+    Case("ratings CSV k 9.5", csv_fractional_k, "input check / human_ratings",
+         r"scene_01\.csv: ", r"whose k is not a whole patch number: line 9 \('9\.5'\)"),
+    Case("ratings CSV empty rating", csv_empty_rating, "input check / human_ratings",
+         r"scene_01\.csv: ", r"whose rating is outside 1-6 or not a number: line 4 \(empty\)"),
+    Case("rating matrix extra rating", matrix_extra_rating, "input check / human_ratings",
+         r"scene_01\.mat: ", r"fits the fine grid with 3 ratings per patch except.*fine patch 11 \(1 rating too many\)"
+                            r".*the file, not the grid settings"),
+    Case("rating matrix rating 7", matrix_rating_7, "input check / human_ratings",
+         r"scene_01\.mat: ", r"outside 1-6 or not whole numbers \(e\.g\. 7\)"),
+    Case("results empty", results_key(""), "start-up: config.check_cross_keys",
+         r"study\.yaml: config key results: ", r"is empty.*filesystem root"),
+    Case("results /", results_key("/"), "start-up: config.check_cross_keys",
+         r"study\.yaml: config key results: ", r"is the filesystem root"),
+    Case("results ~/x", results_key("~/x"), "start-up: config.check_cross_keys",
+         r"study\.yaml: config key results: ", r"starts with '~'.*folder named '~'"),
+    Case("patches.fine.n 10000000", patches_n_huge, "start-up: config schema",
+         r"study\.yaml: config key patches\.fine\.n: ", r"10000000 is greater than the maximum of 10000"),
+    Case("patches.fine.n too dense for the scene", patches_n_too_dense, "patches / input check: patch_grid",
+         r"^patches\.fine\.n: ", r"too many for a 40x40 scene.*Fix: lower patches\.fine\.n"),
+    Case("scene name ../scene_02", scene_name_dotdot, "start-up: dataset.discover",
+         r"^dataset\.scenes: ", r"'\.\./scene_02'.*Fix: use the scene image's file stem"),
+    Case("map with NaN", map_with_nan, "input check / import_map: external_maps.check_map",
+         r"scene_01\.npy: ", r"1 NaN or infinite values.*Fix: re-export the map"),
+    Case("map constant", map_constant, "input check / import_map: external_maps.check_map",
+         r"scene_01\.npy: ", r"map is constant \(every pixel 7\).*Fix: re-export"),
+    Case("maps-only study, pickled .npy", map_pickled_npy_maps_only, "start-up: external_maps.map_size",
+         r"scene_01\.npy: ", r"pickled Python objects.*Fix: save the map as a 2-D numeric array"),
+    Case("disk full (numpy short write)", disk_full_short_write, "any job writing: atomic.atomic_path",
+         r"maps/human: ", r"the disk is full: writing scene_01\.npy failed.*free there now.*Fix: free space"),
+    Case("disk full (ENOSPC writing patches)", disk_full_patches, "patches: atomic.atomic_dir",
+         r"results/patches: ", r"the disk is full: writing scene_01 failed.*No space left"),
+    Case("two runs write one output", write_collision, "any job writing a folder: atomic.atomic_dir",
+         r"patches/scene_01: ", r"written by another process.*Fix: run one workflow at a time"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_stops_naming_the_file_and_the_fix(case, demo):
+    root, cfg = demo
+    message = case.spoil(root, cfg)
+    assert re.search(case.names, message), message
+    assert re.search(case.says, message, re.S), message
+    assert "Fix: " in message, message
+    assert not re.search(r"\bnp\.(float|int|uint|bool|str)\w*\(|\bnan\b", message), f"numpy repr or nan: {message}"
+
+
+# --------------------------------------------------------------------------- images that load
+
+
+def _to_16bit_grey(path: Path) -> np.ndarray:
+    """Rewrite an 8-bit greyscale PNG as 16-bit (v * 257, mode I;16); return the 8-bit pixels."""
+    with Image.open(path) as im:
+        grey = np.asarray(im.convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(path)
+    with Image.open(path) as im:
+        assert im.mode == "I;16"
+    return grey
+
+
+def _write_png16(path: Path, rgb16: np.ndarray) -> None:
+    """A 16-bit RGB PNG (Pillow cannot write one): IHDR bit depth 16, colour type 2."""
+    import struct
+    import zlib
+
+    h, w = rgb16.shape[:2]
+    rows = rgb16.astype(">u2").reshape(h, -1)
+    raw = b"".join(b"\x00" + r.tobytes() for r in rows)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_16bit_grey_reads_as_its_high_byte(tmp_path):
+    values = np.array([[0, 255, 256, 32767], [32768, 65279, 65280, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "g.png")
+    rgb = load_rgb(tmp_path / "g.png")
+    assert rgb.dtype == np.uint8 and rgb.shape == (2, 4, 3)
+    assert rgb[..., 0].tolist() == [[0, 0, 1, 127], [128, 254, 255, 255]]  # v >> 8, not white
+
+
+def test_16bit_rgb_palette_and_alpha_read_as_viewers_show_them(pristine, tmp_path):
+    with Image.open(pristine / "images" / "scene_01.jpg") as im:
+        rgb8 = np.asarray(im.convert("RGB"))
+    _write_png16(tmp_path / "rgb16.png", rgb8.astype(np.uint16) * 257)
+    assert np.array_equal(load_rgb(tmp_path / "rgb16.png"), rgb8)
+    pal = Image.fromarray(rgb8).quantize(64)
+    pal.save(tmp_path / "p.png")
+    assert np.array_equal(load_rgb(tmp_path / "p.png"), np.asarray(pal.convert("RGB")))
+    alpha = np.dstack([rgb8, np.full(rgb8.shape[:2], 255, np.uint8)])
+    alpha[:10, :10, 3] = 0  # transparent corner: black, as before (composited on black)
+    Image.fromarray(alpha, "RGBA").save(tmp_path / "a.png")
+    got = load_rgb(tmp_path / "a.png")
+    assert (got[:10, :10] == 0).all() and np.array_equal(got[10:, 10:], rgb8[10:, 10:])
+    exif = Image.Exif()
+    exif[0x0112] = 1  # orientation 1 (normal) is fine
+    Image.fromarray(rgb8).save(tmp_path / "o.png", exif=exif)
+    assert np.array_equal(load_rgb(tmp_path / "o.png"), rgb8)
+
+
+def test_16bit_scene_patches_equal_the_8bit_ones(pristine, tmp_path):
+    """Function level: the patches of a 16-bit copy of the greyscale scene equal the 8-bit ones."""
+    specs = demo_scale_specs()
+    src = tmp_path / "scene_02.png"
+    src.write_bytes((pristine / "images" / "scene_02.png").read_bytes())
+    write_scene_patches(src, tmp_path / "ref", specs)
+    _to_16bit_grey(src)
+    write_scene_patches(src, tmp_path / "new", specs)
+    _assert_same_patches(tmp_path / "ref", tmp_path / "new")
+
+
+def _assert_same_patches(ref: Path, new: Path) -> None:
+    files = sorted(p.name for p in ref.glob("*.png"))
+    assert files and files == sorted(p.name for p in new.glob("*.png"))
+    for name in files:
+        with Image.open(ref / name) as a, Image.open(new / name) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b)), name
+    assert not (np.asarray(Image.open(new / files[0]))[..., :3] == 255).all(), "not white"
+
+
+# --------------------------------------------------------------------------- temporaries, digests
+
+
+def test_atomic_dir_temporaries_are_unique_and_only_ones_own_are_removed(tmp_path):
+    out = tmp_path / "patches" / "scene_01"
+    foreign = tmp_path / "patches" / "scene_01.tmp"  # another job's (or an old version's) temporary
+    foreign.mkdir(parents=True)
+    (foreign / "x.png").write_bytes(b"theirs")
+    seen = []
+    for _ in range(2):
+        with atomic_dir(out) as tmp:
+            seen.append(tmp.name)
+            (tmp / "index.csv").write_text("k\n1\n")
+    assert seen[0] != seen[1] and all(re.fullmatch(r"\.scene_01\.\d+-\w+\.tmp", n) for n in seen)
+    assert (foreign / "x.png").read_bytes() == b"theirs"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["scene_01", "scene_01.tmp"]
+    with pytest.raises(RuntimeError):
+        with atomic_dir(out) as tmp:
+            raise RuntimeError("job failed")
+    assert not tmp.exists() and (out / "index.csv").is_file()
+
+
+def test_file_written_by_another_process_meanwhile_is_a_collision(tmp_path):
+    out = tmp_path / "maps" / "x.npy"
+    with pytest.raises(WriteCollision, match=r"x\.npy: was written by another process"):
+        with atomic.atomic_path(out) as tmp:
+            tmp.write_bytes(b"mine")
+            out.write_bytes(b"theirs")
+    assert out.read_bytes() == b"theirs" and [p.name for p in out.parent.iterdir()] == ["x.npy"]
+    save_npy(out, np.zeros(2))  # an existing output is simply replaced
+    assert np.load(out).tolist() == [0, 0]
+
+
+def test_content_digest_follows_content_not_times(tmp_path):
+    import os
+
+    path = tmp_path / "a.mat"
+    path.write_bytes(b"one")
+    first = content_digest(path)
+    os.utime(path, (1e9, 1e9))
+    assert content_digest(path) == first  # same content, other time: no rerun
+    path.write_bytes(b"two")
+    os.utime(path, (1e9, 1e9))  # an older time, as cp -p leaves it
+    assert content_digest(path) != first
+
+
+# --------------------------------------------------------------------------- through Snakemake
+
+
+def _run(root: Path, cfg: dict, *args, check=False):
+    configfile = write_config(root / "study.yaml", cfg)
+    proc = snakemake(root, configfile, *args, check=check, timeout=600)
+    return proc, proc.stdout + proc.stderr
+
+
+def _model_on(cfg: dict) -> dict:
+    cfg["model"]["enabled"] = True
+    return cfg
+
+
+@pytest.mark.parametrize("value,says", [("", "is empty"), ("/", "is the filesystem root"),
+                                        ("~/x", "starts with '~'")])
+def test_snakemake_refuses_results_folder_naming_the_config_file(demo, value, says):
+    root, cfg = demo
+    cfg["results"] = value
+    proc, out = _run(root, cfg, "-n")
+    assert proc.returncode != 0
+    assert f"{root / 'study.yaml'}: config key results: " in out and says in out and "Fix: set results" in out
+    assert not (root / "~").exists()
+
+
+def test_snakemake_stops_on_cmyk_image_at_start_up(demo):
+    root, cfg = demo
+    image_cmyk(root, cfg)
+    proc, out = _run(root, cfg, "-n")
+    assert proc.returncode != 0 and "scene_01.jpg: is a CMYK image" in out and "Fix: convert it" in out
+
+
+def test_snakemake_stops_on_duplicated_csv_rating_naming_the_lines(demo):
+    root, cfg = demo
+    csv_duplicate_row(root, cfg)  # spoils data/ratings/scene_01.csv (and checks the function level)
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"scene_01\.csv: 1 patch\(es\) rated twice or more by the same rater \(rater 'r2', coarse patch 2: "
+                     r"lines 6, \d+\)\. Fix: remove the duplicated rows", out), out[-3000:]
+    assert not (root / "results" / "maps" / "human" / "scene_01.npy").exists()
+
+
+def test_snakemake_cuts_16bit_scene_into_the_8bit_patches(demo):
+    root, cfg = demo
+    _model_on(cfg)
+    image = root / "data" / "images" / "scene_02.png"
+    specs = scale_specs(validate_config(cfg))
+    write_scene_patches(image, root / "ref", specs)
+    _to_16bit_grey(image)
+    target = root / "results" / "patches" / "scene_02"
+    proc, out = _run(root, cfg, str(target))
+    assert proc.returncode == 0, out[-3000:]
+    _assert_same_patches(root / "ref", target)
+
+
+def test_snakemake_leaves_another_jobs_temporary_alone(demo):
+    root, cfg = demo
+    _model_on(cfg)
+    folder = root / "results" / "patches"
+    foreign = [folder / "scene_01.tmp", folder / ".scene_01.99999-abcdefgh.tmp"]
+    for tmp in foreign:
+        tmp.mkdir(parents=True)
+        (tmp / "fine_1.png").write_bytes(b"another job is writing this")
+    proc, out = _run(root, cfg, str(folder / "scene_01"))
+    assert proc.returncode == 0, out[-3000:]
+    assert all((tmp / "fine_1.png").read_bytes() == b"another job is writing this" for tmp in foreign)
+    assert (folder / "scene_01" / "index.csv").is_file()
+
+
+def test_snakemake_names_a_second_run_writing_the_same_patches(demo):
+    """Another run (another working directory) finishes the same patches folder while this run's job
+    is still writing it: the job fails saying so, and leaves no temporary behind."""
+    root, cfg = demo
+    _model_on(cfg)
+    folder = root / "results" / "patches"
+    target = folder / "scene_01"
+    done = threading.Event()
+
+    def other_run():
+        while not done.is_set():
+            if folder.is_dir() and any(p.name.startswith(".scene_01.") for p in folder.iterdir()):
+                target.mkdir()
+                (target / "index.csv").write_text("written by the other run\n")
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=other_run, daemon=True)
+    watcher.start()
+    try:
+        proc, out = _run(root, cfg, str(target))
+    finally:
+        done.set()
+        watcher.join()
+    assert proc.returncode != 0
+    assert "scene_01: was written by another process while this job was writing it" in out, out[-3000:]
+    assert "Fix: run one workflow at a time on a results folder" in out
+    assert not folder.exists() or not [p for p in folder.iterdir() if p.name.startswith(".scene_01.")]
