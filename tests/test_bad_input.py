@@ -24,7 +24,7 @@ import scipy.io
 from PIL import Image
 
 from meaningmaps import atomic
-from meaningmaps.atomic import DiskFull, WriteCollision, atomic_dir, content_digest, save_npy
+from meaningmaps.atomic import WriteCollision, atomic_dir, content_digest, save_npy
 from meaningmaps.config import scale_specs, validate_config
 from meaningmaps.dataset import discover
 from meaningmaps.demo import demo_scale_specs, make_demo_study
@@ -289,7 +289,8 @@ CASES = [
     Case("image CMYK", image_cmyk, "start-up: images.image_size (dataset.discover)",
          r"scene_01\.jpg: ", r"is a CMYK image.*Fix: convert it to 8-bit RGB"),
     Case("image EXIF orientation 6", image_exif_rotated, "start-up: images.image_size",
-         r"scene_01\.jpg: ", r"EXIF orientation tag \(6: viewers show it rotated 90 degrees clockwise\).*Orientation=1"),
+         r"scene_01\.jpg: ", r"EXIF orientation tag \(6: viewers show it rotated 90 degrees clockwise\)"
+                            r".*Orientation=1"),
     Case("image truncated", image_truncated, "input check / patches: images.load_rgb",
          r"scene_02\.png: ", r"cannot be decoded.*truncated.*Fix: re-copy"),
     Case("image 32-bit values", image_float, "input check / patches: images.load_rgb",
@@ -317,7 +318,8 @@ CASES = [
     Case("results ~/x", results_key("~/x"), "start-up: config.check_cross_keys",
          r"study\.yaml: config key results: ", r"starts with '~'.*folder named '~'"),
     Case("patches.fine.n 10000000", patches_n_huge, "start-up: config schema",
-         r"study\.yaml: config key patches\.fine\.n: ", r"10000000 is greater than the maximum of 10000"),
+         r"study\.yaml: config key patches\.fine\.n: ",
+         r"10000000 is greater than the maximum of 10000\.\s+Fix: set patches\.fine\.n within its range"),
     Case("patches.fine.n too dense for the scene", patches_n_too_dense, "patches / input check: patch_grid",
          r"^patches\.fine\.n: ", r"too many for a 40x40 scene.*Fix: lower patches\.fine\.n"),
     Case("scene name ../scene_02", scene_name_dotdot, "start-up: dataset.discover",
@@ -506,7 +508,8 @@ def test_snakemake_stops_on_duplicated_csv_rating_naming_the_lines(demo):
     csv_duplicate_row(root, cfg)  # spoils data/ratings/scene_01.csv (and checks the function level)
     proc, out = _run(root, cfg)
     assert proc.returncode != 0
-    assert re.search(r"scene_01\.csv: 1 patch\(es\) rated twice or more by the same rater \(rater 'r2', coarse patch 2: "
+    assert re.search(r"scene_01\.csv: 1 patch\(es\) rated twice or more by the same rater "
+                     r"\(rater 'r2', coarse patch 2: "
                      r"lines 6, \d+\)\. Fix: remove the duplicated rows", out), out[-3000:]
     assert not (root / "results" / "maps" / "human" / "scene_01.npy").exists()
 

@@ -119,7 +119,7 @@ def _disk_full_named(path: Path):
         folder = path.parent
         raise DiskFull(folder, f"the disk is full: writing {path.name} failed ({exc}); {_free(folder)} free there now.",
                        "free space on that disk (or your quota), or point `results` at a disk with room; then "
-                       "rerun (the half-written file was removed).") from exc
+                       "rerun (the half-written output was removed).") from exc
 
 
 def is_disk_full(exc: BaseException) -> bool:

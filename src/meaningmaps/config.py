@@ -69,8 +69,10 @@ def validate_config(config: dict, source=None) -> dict:
     if errors:
         e = errors[0]
         where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise InputError(source, f"config key {where}: {e.message}",
-                         "see the config keys in README.md (unknown keys are not allowed).")
+        fix = (f"set {where} within its range (the key's description in src/meaningmaps/config.schema.yaml)."
+               if e.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+               else "see the config keys in README.md (unknown keys are not allowed).")
+        raise InputError(source, f"config key {where}: {e.message}.", fix)
     check_cross_keys(config, source)
     return config
 

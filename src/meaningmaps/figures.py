@@ -332,15 +332,13 @@ def summary_figure(summary: pd.DataFrame, png_path, pdf_path, reference_source: 
 
 
 def _load_rgb(path) -> np.ndarray:
-    """Open any PIL-readable image (RGB, greyscale, RGBA, palette) as a small RGB array."""
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            im.thumbnail((_GALLERY_MAX_IMAGE_PX, _GALLERY_MAX_IMAGE_PX))
-            return np.asarray(im)
-    except (FileNotFoundError, OSError) as exc:
-        raise InputError(path, f"cannot open scene image ({exc}).",
-                         "Check the scene image path in the gallery rows.") from exc
+    """A scene image as a small RGB array, read exactly as the patches read it
+    (:func:`meaningmaps.images.load_rgb`: 16-bit, palette and alpha handled; errors name the file)."""
+    from .images import load_rgb
+
+    im = Image.fromarray(load_rgb(path))
+    im.thumbnail((_GALLERY_MAX_IMAGE_PX, _GALLERY_MAX_IMAGE_PX))
+    return np.asarray(im)
 
 
 def _blank(ax, text: str) -> None:

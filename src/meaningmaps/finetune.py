@@ -545,8 +545,11 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     optimizer_groups = [{"name": g.get("name"), "initial_lr": g.get("initial_lr", g.get("lr")),
                          "weight_decay": g.get("weight_decay")} for g in trainer.optimizer.param_groups]
     # The adapter: every rank joins save_model (ZeRO-3 gathers the partitioned weights), rank 0 renames.
+    # A temporary name of this job's own (the same on every rank: torchrun's rendezvous address), so two
+    # runs on one results folder never write into each other's folder.
     out = Path(spec.output_dir)
-    tmp = out / ".adapter.tmp"
+    tmp = out / (f".adapter.{run_key[:KEY_LENGTH]}-{os.environ.get('MASTER_ADDR', 'local')}-"
+                 f"{os.environ.get('MASTER_PORT', os.getpid())}.tmp")
     if is_main and tmp.exists():
         shutil.rmtree(tmp)
     trainer.accelerator.wait_for_everyone()

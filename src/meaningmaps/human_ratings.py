@@ -68,8 +68,8 @@ def _read_text_table(path: Path) -> pd.DataFrame:
         raise InputError(path, f"cannot be read as CSV ({exc}).", _CSV_FIX) from exc
     missing = [c for c in CSV_COLUMNS if c not in raw.columns]
     if missing:
-        raise InputError(path, f"lacks column(s) {', '.join(missing)} (its header has {', '.join(map(str, raw.columns))}).",
-                         _CSV_FIX)
+        header = ", ".join(map(str, raw.columns))
+        raise InputError(path, f"lacks column(s) {', '.join(missing)} (its header has {header}).", _CSV_FIX)
     raw = raw.assign(line=np.arange(len(raw)) + 2)
     blank = (raw.drop(columns="line").apply(lambda c: c.str.strip()) == "").all(axis=1)
     raw = raw[~blank].reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Scene images: JPEG or PNG, read as H x W x 3 uint8 RGB, the pixels as an image viewer shows them.
+"""Scene images: JPEG or PNG, read as H x W x 3 uint8 RGB; 16-bit files scaled to 8 bits as viewers do.
 
 ============================================  =================================================
 file (Pillow mode)                            read as
@@ -7,6 +7,7 @@ file (Pillow mode)                            read as
 16-bit greyscale PNG (I;16)                   the high byte of each value (``v >> 8``), as grey
 16-bit RGB / RGBA / grey+alpha PNG            Pillow decodes these to 8 bits by the high byte too
 alpha (LA, PA, RGBA, P with transparency)     composited on black: opaque pixels unchanged
+a transparent colour key in RGB/grey PNGs     ignored (as before): the colour is kept
 CMYK (JPEG)                                   refused: its RGB depends on a colour profile
 EXIF orientation other than 1 (normal)        refused: which way the subjects saw it is unknown
 anything else (F, 32-bit I, LAB, ...)         refused

@@ -74,7 +74,7 @@ def load_rating_matrix(path) -> list[RatingLayer]:
     for layer in layers:
         bad = ~np.isin(layer.values, LIKERT)  # the toolkit's build_meaning_map asserts the same
         if bad.any():
-            raise InputError(path, f"holds {int(bad.sum())} ratings outside 1-6 or not whole numbers "
+            raise InputError(path, f"holds {int(bad.sum())} rating(s) outside 1-6 or not whole numbers "
                              f"(e.g. {float(layer.values[bad][0]):g}).",
                              "ratings must be on the toolkit's six-point Likert scale: 1, 2, 3, 4, 5 or 6.")
     return layers
