@@ -10,6 +10,7 @@ rule attention:
         npy=f"{R}/attention/{{scene}}.npy",
         png=f"{R}/attention/{{scene}}.png",
     params:
+        content=lambda wc: content_digest(STUDY().fixations),
         size=scene_size,
         fc=config["attention"]["fc"],
         weight=config["attention"]["weight"],

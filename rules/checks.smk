@@ -16,6 +16,7 @@ rule check_scene:
     output:
         f"{R}/checks/scenes/{{scene}}.json",
     params:
+        content=scene_contents,
         size=scene_size,
         specs=SPECS,
         maps=scene_check_maps,
@@ -38,6 +39,7 @@ checkpoint check_inputs:
     output:
         INPUTS_REPORT,
     params:
+        content=lambda wc: content_digest(STUDY().fixations) if STUDY().fixations else None,
         sizes=lambda wc: {s: list(STUDY().sizes[s]) for s in STUDY().scenes},
         outside=config["dataset"]["fixations_outside"],
         settings=lambda wc: STUDY().fixation_settings,

@@ -1,4 +1,8 @@
 # Shared definitions: map sources, the study (scenes and files), wildcard helpers.
+# Every rule that reads a study file has the file's content digest among its params
+# (meaningmaps.atomic.content_digest): Snakemake reruns a job whose params changed, so a corrected
+# file copied in with an older modification time (cp -p, rsync -a, unzip) still reruns its jobs.
+from meaningmaps.atomic import content_digest  # noqa: E402
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
 # The model sources (base, finetuned, probe) write per-patch ratings like the human raters.
@@ -115,14 +119,15 @@ def train_views(wildcards):
 
 
 def heldout_inputs(wildcards):
-    """The fold's held-out rows and views, for its held-out loss only. ancient(): the fold never
-    trains on them, so a change to a held-out scene does not retrain it (loss.png then shows the
-    held-out loss of the data it was trained beside)."""
+    """The fold's held-out rows, for its held-out loss only. ancient(): the fold never trains on
+    them, so a change to a held-out scene does not retrain it (loss.png then shows the held-out loss
+    of the data it was trained beside). The held-out views are no input of their own (a new held-out
+    scene would change the input list and retrain the fold): test.jsonl is made only after its
+    scenes' views (rule qa_scene takes them as input)."""
     test = FOLDS()[wildcards.fold][1]
     if not (test and MODEL["finetune"]["eval_heldout"]):
         return {}
-    return dict(heldout=ancient(f"{R}/qa/splits/{wildcards.fold}/test.jsonl"),
-                heldout_views=[ancient(v) for v in expand(f"{R}/qa/images/{{scene}}", scene=test)])
+    return dict(heldout=ancient(f"{R}/qa/splits/{wildcards.fold}/test.jsonl"))
 
 
 def view_settings():
@@ -206,3 +211,10 @@ def scene_check_reports(wildcards):
     per_scene = [s for s in study.scenes if s in study.images or s in study.ratings
                  or any(s in found for found in study.maps.values())]
     return expand(f"{R}/checks/scenes/{{scene}}.json", scene=per_scene)
+
+
+def scene_contents(wildcards):
+    """Content digests of a scene's own input files (image, ratings, maps): params of check_scene."""
+    files = scene_check_files(wildcards)
+    paths = [files[k] for k in ("image", "ratings") if k in files] + list(files.get("maps", []))
+    return [content_digest(p) for p in paths]

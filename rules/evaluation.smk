@@ -10,9 +10,11 @@ rule fixation_table:
     the arguments of rule attention), for every map made from several scenes' fixations."""
     input:
         fixations=lambda wc: STUDY().fixations,
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         f"{R}/fixations/{{scene}}.csv",
     params:
+        content=lambda wc: content_digest(STUDY().fixations),
         size=scene_size,
         outside=config["dataset"]["fixations_outside"],
         settings=lambda wc: STUDY().fixation_settings,

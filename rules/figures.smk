@@ -15,6 +15,7 @@ rule figures:
         summary_pdf=f"{R}/figures/summary.pdf",
         gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
     params:
+        content=lambda wc: {s: content_digest(p) for s, p in STUDY().images.items()},
         sources=MAP_SOURCES,
         images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
         reference=REFERENCE,

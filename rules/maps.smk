@@ -38,6 +38,7 @@ rule import_map:
     wildcard_constraints:
         source=one_of(EXTERNAL_SOURCES),
     params:
+        content=lambda wc: content_digest(STUDY().maps[wc.source][wc.scene]),
         size=scene_size,
         transform=lambda wc: STUDY().map_settings[wc.source]["transform"],
         resize=lambda wc: STUDY().map_settings[wc.source]["resize"],

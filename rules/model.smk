@@ -14,6 +14,7 @@ if MODEL_SOURCES and MODEL["build_tiny"]:
     rule build_tiny_llava:
         input:
             tokenizer=TINY_TOKENIZER,
+            checked=inputs_checked,  # a bad input file stops the run before the model is built
         output:
             directory(BASE),
         params:

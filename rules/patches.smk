@@ -9,6 +9,7 @@ rule patches:
     output:
         directory(f"{R}/patches/{{scene}}"),
     params:
+        content=lambda wc: content_digest(STUDY().images[wc.scene]),
         specs=SPECS,
         compress_level=config["patches"]["png_compress_level"],
     log:

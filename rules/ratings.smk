@@ -9,6 +9,7 @@ rule human_ratings:
     output:
         f"{R}/ratings/human/{{scene}}.csv",
     params:
+        content=lambda wc: content_digest(STUDY().ratings[wc.scene]),
         specs=SPECS,
         size=scene_size,
     log:
