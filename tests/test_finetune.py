@@ -20,8 +20,8 @@ import torch
 from meaningmaps.errors import InputError
 from meaningmaps.finetune import (ABORT_ENV, IGNORE_INDEX, LORA_TARGET_REGEX, FinetuneSpec, PadCollator,
                                   PatchRatingDataset, add_lora, check_trainable, deepspeed_config,
-                                  enable_language_checkpointing, encode_example, latest_checkpoint,
-                                  optimizer_param_groups, read_rows)
+                                  enable_language_checkpointing, encode_example, optimizer_param_groups,
+                                  read_rows)
 from meaningmaps.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
 from meaningmaps.prompting import CATEGORIES, QUESTION, prompt_text
 

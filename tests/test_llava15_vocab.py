@@ -153,9 +153,8 @@ def naive_logprob(model, processor, image, prompt: str, answer: list[int]) -> fl
     """Reference: the whole sequence prompt + answer in one pass, no cache, no padding, one sample;
     the sum of the answer tokens' log-probabilities (float64)."""
     enc = processor(images=[image], text=[prompt], return_tensors="pt")
-    n = enc["input_ids"].shape[1]
     x = torch.cat([enc["input_ids"], torch.tensor([answer])], dim=1)
-    k = len(answer) + 1  # the output layer only where it predicts an answer token (positions n - 1 ...)
+    k = len(answer) + 1  # the output layer only where it predicts an answer token (from the prompt's last)
     with torch.no_grad():
         logits = model(input_ids=x, attention_mask=torch.ones_like(x), pixel_values=enc["pixel_values"],
                        use_cache=False, logits_to_keep=k).logits[0]

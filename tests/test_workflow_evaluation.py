@@ -3,16 +3,11 @@ Holm-adjusted tests, the summary figure and the defaults of a study without huma
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from meaningmaps import metrics
 from meaningmaps.config import validate_config
@@ -22,25 +17,11 @@ from meaningmaps.empirical_center import empirical_center_map, fixated_pixels, p
 from meaningmaps.fixations import scene_fixations
 from meaningmaps.noise_ceiling import scene_ceiling
 
-from .conftest import REPO, demo_config
-
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+from .conftest import demo_config
+from .test_workflow import snakemake
+from .test_workflow import write_config as write
 SCENES = ["scene_01", "scene_02", "scene_03"]
 H, W = 384, 512
-
-
-def snakemake(workdir, configfile, *args, check=True):
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(configfile), "--cores", "2", *args]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=900, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def write(path: Path, cfg: dict) -> Path:
-    path.write_text(yaml.safe_dump(cfg))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,6 @@ import functools
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 import warnings

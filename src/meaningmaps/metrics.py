@@ -86,13 +86,13 @@ def _semipartial_parts(y, x, control):
     _same_shape({"y": y, "x": x, "control": control})
     yc = _centred_nonconstant(_as_vector(y, "y"), "y")
     xc = _centred_nonconstant(_as_vector(x, "x"), "x")
-    cc = _centred_nonconstant(_as_vector(control, "control"), "control")
+    ctl = _centred_nonconstant(_as_vector(control, "control"), "control")
     # Centring all variables is exactly equivalent to fitting an intercept, and better conditioned.
-    beta = np.dot(cc, xc) / np.dot(cc, cc)
-    resid = xc - beta * cc
+    beta = np.dot(ctl, xc) / np.dot(ctl, ctl)
+    resid = xc - beta * ctl
     if np.dot(resid, resid) <= _COLLINEAR_TOL * np.dot(xc, xc):
         resid = None
-    return yc, xc, cc, resid
+    return yc, xc, ctl, resid
 
 
 def _r2_ols(yc: np.ndarray, design: np.ndarray) -> float:
@@ -109,11 +109,11 @@ def semipartial_r2(y, x, control) -> float:
     with intercept). 0.0 when ``x`` is a linear function of ``control``. Tiny negative rounding
     residue is clipped to 0 (the exact value is never negative).
     """
-    yc, xc, cc, resid = _semipartial_parts(y, x, control)
+    yc, xc, ctl, resid = _semipartial_parts(y, x, control)
     if resid is None:
         return 0.0
-    full = _r2_ols(yc, np.column_stack([xc, cc]))
-    reduced = _r2_ols(yc, cc[:, None])
+    full = _r2_ols(yc, np.column_stack([xc, ctl]))
+    reduced = _r2_ols(yc, ctl[:, None])
     return max(0.0, full - reduced)
 
 
