@@ -29,7 +29,7 @@ from meaningmaps.errors import InputError
 from meaningmaps.splits import kfold_assignment
 
 from .conftest import REPO
-from .conftest import demo_config as test_demo_config
+from .conftest import demo_config as base_demo_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,7 +87,7 @@ def slurm_cluster(request):
 
 def demo_config(root: Path, n_scenes: int) -> dict:
     """The tests' demo config (tests/conftest.py) with k = 2 folds that both hold out a scene."""
-    cfg = test_demo_config(root)
+    cfg = base_demo_config(root)
     model = cfg["model"]
     # k = 2 folds, each with a held-out scene: the first salt that gives both folds a test scene
     scenes = [f"scene_{i:02d}" for i in range(1, n_scenes + 1)]
