@@ -20,7 +20,7 @@ from meaningmaps.config import (  # noqa: E402
     validate_config,
 )
 from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
-from meaningmaps.folds import model_folds, rating_fold  # noqa: E402
+from meaningmaps.folds import ALL, model_folds, rating_fold, rating_folds, rating_scheme, schemes  # noqa: E402
 
 
 # The real study's config.yaml is the default; a --configfile replaces it rather than being

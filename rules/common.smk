@@ -3,6 +3,8 @@
 # (meaningmaps.atomic.content_digest): Snakemake reruns a job whose params changed, so a corrected
 # file copied in with an older modification time (cp -p, rsync -a, unzip) still reruns its jobs.
 from meaningmaps.atomic import content_digest  # noqa: E402
+from meaningmaps.config import config_source  # noqa: E402
+from meaningmaps.errors import InputError  # noqa: E402
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
 # The model sources (base, finetuned, probe) write per-patch ratings like the human raters.
@@ -28,7 +30,7 @@ def one_of(names):
 
 wildcard_constraints:
     scene=SCENE_PATTERN,
-    fold=r"fold\d+|paper",
+    fold=r"fold\d+|paper|all",
 
 
 _study = []
@@ -51,20 +53,21 @@ _folds = []
 
 
 def FOLDS():
-    """fold name -> (training scenes, held-out scenes): fold0..fold<k-1>, or "paper" (70/30)."""
+    """fold name -> (training scenes, held-out scenes) of every model.scheme listed: fold0..fold<k-1>
+    (kfold), "paper" (70/30), "all" (every scene, nothing held out)."""
     if not _folds:
         _folds.append(model_folds(STUDY().scenes, MODEL))
     return _folds[0]
 
 
 def fold_of(wildcards):
-    """The fold whose model never saw this scene (the one that rates it)."""
-    return rating_fold(FOLDS(), wildcards.scene, MODEL["scheme"])
+    """The fold whose model never saw this scene (the one that rates it); "all" under scheme all alone."""
+    return rating_fold(rating_folds(FOLDS(), MODEL), wildcards.scene, RATING_SCHEME)
 
 
 def EVAL_SCENES():
     """Scenes that get maps and scores: all, or the paper split's test scenes (scheme: paper)."""
-    if MODEL_SOURCES and MODEL["scheme"] == "paper":
+    if TRAINED_SOURCES and RATING_SCHEME == "paper":
         return FOLDS()["paper"][1]
     return STUDY().scenes
 
@@ -77,8 +80,14 @@ def all_targets(wildcards):
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
-    if "finetuned" in MODEL_SOURCES:
+    if "finetuned" in TRAINED_SOURCES:
         targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(FOLDS()))
+        if ALL in SCHEMES:
+            targets.append(f"{R}/models/all/release")  # the model to share and to map new scenes with
+    if "probe" in TRAINED_SOURCES and ALL in SCHEMES:
+        targets.append(f"{R}/probe/all/ridge.npz")
+    if study.fixations is None and MAP_SOURCES:  # no evaluation: the maps and their gallery
+        targets.append(f"{R}/figures/gallery.png")
     if study.fixations is not None:
         targets += expand(f"{R}/attention/{{scene}}.npy", scene=scenes)
         if MAP_SOURCES:
@@ -94,6 +103,14 @@ def all_targets(wildcards):
 BASE = MODEL["base"]
 BASE_INPUT = [BASE] if MODEL["build_tiny"] else []  # a folder this workflow writes, else none
 INFERENCE = MODEL["inference"]
+# A trained model given by path rates its source: no training, no labels (model.finetuned_model,
+# model.probe_model). The sources trained here are the others.
+FINETUNED_MODEL = MODEL["finetuned_model"]
+PROBE_MODEL = MODEL["probe_model"]
+GIVEN_MODELS = {"finetuned": FINETUNED_MODEL, "probe": PROBE_MODEL}
+TRAINED_SOURCES = [s for s in MODEL_SOURCES if s in GIVEN_MODELS and not GIVEN_MODELS[s]]
+SCHEMES = schemes(MODEL)
+RATING_SCHEME = rating_scheme(MODEL)
 
 
 def base_model(wildcards, input):
@@ -101,11 +118,15 @@ def base_model(wildcards, input):
     return input.base[0] if BASE_INPUT else BASE
 
 
+# Labels come from per-patch ratings (human, with dataset.ratings) or from a map by the paper's
+# rule (a dataset.maps source, e.g. the published human meaning maps as dataset.maps.human).
+LABELS_FROM_RATINGS = MODEL["labels"]["from"] == "human" and bool(DS.get("ratings"))
+
+
 def label_input(wildcards):
-    src = MODEL["labels"]["from"]
-    if src == "human":
+    if LABELS_FROM_RATINGS:
         return f"{R}/ratings/human/{wildcards.scene}.csv"
-    return f"{R}/maps/{src}/{wildcards.scene}.npy"
+    return f"{R}/maps/{MODEL['labels']['from']}/{wildcards.scene}.npy"
 
 
 def split_jsonls(wildcards):
@@ -134,6 +155,23 @@ def view_settings():
     """How the model views are made and prompted: what a trained model's card must agree with."""
     return dict(prompt_mode=MODEL["prompt"], image_aspect=MODEL["image_aspect"], pad_fill=MODEL["pad_fill"],
                 background=MODEL["background"])
+
+
+if TRAINED_SOURCES and RATING_SCHEME == ALL and DS.get("fixations"):
+    raise InputError(config_source(workflow.config_settings),
+                     f"model.scheme: all alone rates every scene with the model trained on it, so the "
+                     f"{', '.join(TRAINED_SOURCES)} scores against the fixations would be in-sample.",
+                     "use model.scheme: [kfold, all] (the folds rate and estimate the accuracy; all is the model "
+                     "to share), or rate with a trained model: model.finetuned_model / model.probe_model.")
+# A given model is checked now, before any job: its kind, its card against this config, its base.
+if FINETUNED_MODEL and "finetuned" in MODEL_SOURCES:
+    from meaningmaps.trained_models import check_trained_model
+
+    check_trained_model(FINETUNED_MODEL, view_settings(), BASE)
+if PROBE_MODEL and "probe" in MODEL_SOURCES:
+    from meaningmaps.probe import check_probe
+
+    check_probe(PROBE_MODEL, BASE, MODEL["probe"]["pooling"])
 
 
 def model_record(wildcards):

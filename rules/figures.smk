@@ -2,6 +2,17 @@
 # `snakemake --report`. Module: src/meaningmaps/figures.py
 
 
+if DS.get("fixations"):
+    ruleorder: figures > map_gallery
+else:
+    ruleorder: map_gallery > figures
+
+
+def GALLERY_SCENES():
+    """The scenes of the gallery of a study without fixations: the first figures.gallery_scenes."""
+    return STUDY().scenes[: config["figures"]["gallery_scenes"]]
+
+
 rule figures:
     input:
         scores=f"{R}/evaluation/scores.csv",
@@ -28,3 +39,24 @@ rule figures:
         "../envs/core.yaml"
     script:
         "../scripts/figures.py"
+
+
+rule map_gallery:
+    """A study without fixations (no evaluation): scene image | the map of each source, for the first
+    figures.gallery_scenes scenes."""
+    input:
+        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=GALLERY_SCENES()),
+    output:
+        gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
+    params:
+        content=lambda wc: {s: content_digest(STUDY().images[s]) for s in GALLERY_SCENES() if s in STUDY().images},
+        sources=MAP_SOURCES,
+        images=lambda wc: {s: str(STUDY().images[s]) for s in GALLERY_SCENES() if s in STUDY().images},
+        scenes=lambda wc: GALLERY_SCENES(),
+    log:
+        f"{R}/logs/map_gallery.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/map_gallery.py"

@@ -1,5 +1,5 @@
 # LoRA fine-tuning (HF Trainer + DeepSpeed) of one fold's model, then a standalone merged model.
-# Modules: src/meaningmaps/finetune.py (worker), finetune_launch.py (torchrun/srun),
+# Modules: src/meaningmaps/finetune.py (worker), finetune_launch.py (torchrun/srun), model_release.py,
 # finetune_settings.py (model.finetune, from the config schema), finetune_checkpoints.py, merge.py
 # Checkpoints live in models/<fold>/checkpoints/<run digest> (not an output): a killed job resumes
 # from the latest one; a run whose training data (content), prompt, settings or base model differ
@@ -50,3 +50,22 @@ rule merge:
         "../envs/model.yaml"
     script:
         "../scripts/merge.py"
+
+
+rule release_model:
+    """models/all/release: the adapter trained on every scene, with the cross-validated scores of the
+    recipe (the evaluation summary of the finetuned source) in its card. The folder to share."""
+    input:
+        adapter=f"{R}/models/all/adapter",
+        summary=[f"{R}/evaluation/summary.csv"] if DS.get("fixations") and RATING_SCHEME != ALL else [],
+    output:
+        directory(f"{R}/models/all/release"),
+    params:
+        scheme=RATING_SCHEME,
+    log:
+        f"{R}/logs/release_model.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/release_model.py"

@@ -39,7 +39,7 @@ rule qa_scene:
         jsonl=f"{R}/qa/scenes/{{scene}}.jsonl",
     params:
         rule=MODEL["labels"]["rule"],
-        source=MODEL["labels"]["from"],
+        from_ratings=LABELS_FROM_RATINGS,
         specs=SPECS,
         size=scene_size,
     log:

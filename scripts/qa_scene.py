@@ -15,7 +15,7 @@ from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    if sm.params.source == "human":
+    if sm.params.from_ratings:  # per-patch ratings; else a map, by the paper's map-intensity rule
         labels = labels_from_ratings(pd.read_csv(sm.input.source), sm.params.rule, path=sm.input.source)
     else:
         grid = PatchGrid(*sm.params.size, [ScaleSpec(**s) for s in sm.params.specs])

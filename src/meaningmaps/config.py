@@ -136,12 +136,17 @@ def check_model_keys(config: dict, source=None) -> None:
     if not ds.get("images"):
         raise InputError(source, "model.enabled needs scene images (dataset.images): the model rates patches.",
                          "set dataset.images, or model.enabled: false.")
-    if not {"finetuned", "probe"} & set(model["sources"]):
+    trained = [s for s in ("finetuned", "probe") if s in model["sources"] and not model[f"{s}_model"]]
+    if not trained:  # the base model, or trained models given by path: no labels needed
         return
     src = model["labels"]["from"]
-    if src == "human" and not ds.get("ratings"):
-        raise InputError(source, "model.labels.from: human needs per-patch human ratings (dataset.ratings).",
-                         "set dataset.ratings, or take labels from a map: model.labels.from: <a dataset.maps key>.")
+    if src == "human" and not ds.get("ratings") and "human" not in (ds.get("maps") or {}):
+        raise InputError(source, f"the {' and '.join(trained)} source(s) are trained here and need labels: "
+                         "model.labels.from: human needs per-patch human ratings (dataset.ratings) or the human "
+                         "meaning maps (dataset.maps.human).",
+                         "set dataset.ratings or dataset.maps.human, take labels from another map (model.labels."
+                         "from: <a dataset.maps key>), or rate with trained models: model.finetuned_model / "
+                         "model.probe_model.")
     if src != "human" and src not in (ds.get("maps") or {}):
         raise InputError(source, f"model.labels.from: {src!r} is neither 'human' nor a dataset.maps source "
                          f"({sorted(ds.get('maps') or {})}).", "use human or one of the dataset.maps keys.")

@@ -357,7 +357,8 @@ def _panel_r(ax, r) -> None:
 
 
 def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
-    """Grid of scene image | attention map | each map source, one row per scene.
+    """Grid of scene image | attention map | each map source, one row per scene (no attention
+    column when no row has one: a study without fixations).
 
     Each map is min-max scaled on its own and shown with a perceptual colormap;
     a row's ``r`` (source -> Pearson r with its attention map) is printed on
@@ -369,8 +370,13 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
     if not rows:
         raise InputError(png_path, "gallery has no rows.", "Pass at least one scene (and max_rows >= 1).")
     sources: list[str] = list(dict.fromkeys(s for row in rows for s in row.get("maps", {})))
-    columns = ["image", "attention", *sources]
-    first = _check_map(rows[0]["attention"], f"attention map of {rows[0].get('scene')!r}", png_path)
+    with_attention = any(row.get("attention") is not None for row in rows)  # none: a study without fixations
+    columns = ["image", *(["attention"] if with_attention else []), *sources]
+    shaped = rows[0]["attention"] if with_attention else next(iter(rows[0].get("maps", {}).values()), None)
+    if shaped is None:
+        raise InputError(png_path, "gallery's first row has neither an attention map nor a map.",
+                         "pass each scene's maps.")
+    first = _check_map(shaped, f"first map of {rows[0].get('scene')!r}", png_path)
     aspect = float(np.clip(first.shape[0] / first.shape[1], 0.4, 2.0))
     panel_w, panel_h = _GALLERY_PANEL_IN, _GALLERY_PANEL_IN * aspect
     fig = Figure(figsize=(panel_w * len(columns) + 0.4, panel_h * len(rows) + 0.8))
@@ -404,7 +410,8 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
             if column != "attention":
                 _panel_r(ax, (row.get("r") or {}).get(column))
     height = fig.get_figheight()
-    fig.text(0.5, 0.1 / height, GALLERY_NOTE, ha="center", va="bottom", fontsize=8, color="0.3", wrap=True)
+    note = GALLERY_NOTE if with_attention else GALLERY_NOTE.split(";")[0] + "."
+    fig.text(0.5, 0.1 / height, note, ha="center", va="bottom", fontsize=8, color="0.3", wrap=True)
     fig.subplots_adjust(left=0.04, right=0.99, top=1 - 0.35 / height, bottom=0.35 / height,
                         wspace=0.04, hspace=0.06)
     _save(fig, png_path, "png", dpi=100)

@@ -473,6 +473,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
 
     from .loss_curve import write_loss_curve
     from .model_card import write_card
+    from .trained_models import base_fingerprint
     from .model_loading import check_model_source
     from .prompting import prompt_text
 
@@ -563,11 +564,13 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
                 "precision": "bf16" if bf16 else "fp32", "zero_stage": spec.zero_stage,
                 "trainable": counts, "optimizer_groups": optimizer_groups, "reference_loss": references}
         write_card(tmp, {
-            "base_model": spec.base_model, "prompt_mode": spec.prompt_mode, "prompt": prompt,
+            "base_model": spec.base_model, "base_digest": base_fingerprint(spec.base_model),
+            "prompt_mode": spec.prompt_mode, "prompt": prompt,
             **spec.record,
             "trained_scenes": sorted({r.id.split("/")[0] for r in dataset.rows}), "train_rows": len(dataset),
             "settings": spec.settings, "run_digest": run_key, "global_step": trainer.state.global_step,
-            "world_size": args.world_size, "precision": info["precision"]})
+            "world_size": args.world_size, "precision": info["precision"],
+            "cross_validation": None})  # known only after the evaluation: rule release_model adds it
         replace_dir(tmp, spec.adapter_dir)
         write_loss_curve(history, out / "loss.csv", out / "loss.png", references=references)
         save_text(out / "run_info.json", json.dumps(info, indent=1) + "\n")

@@ -14,12 +14,14 @@ without any language model or fine-tuning; it is trained and evaluated on the sa
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import atomic_path
+from .errors import InputError
 
 POOLINGS = ("mean", "cls")
 
@@ -82,18 +84,51 @@ class Ridge:
     alpha: float
     alphas: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gcv: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: what its features were made with (base_model, base_digest, pooling), so a saved probe is only
+    #: used on the same features (``model.probe_model``)
+    settings: dict = field(default_factory=dict)
 
     def save(self, path) -> None:
-        """Atomic ``.npz`` (numbers only; load with :meth:`load`)."""
+        """Atomic ``.npz`` (numbers, and the settings as JSON text; load with :meth:`load`)."""
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez(tmp, mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
-                     alpha=self.alpha, alphas=self.alphas, gcv=self.gcv)
+                     alpha=self.alpha, alphas=self.alphas, gcv=self.gcv,
+                     settings=np.array(json.dumps(self.settings, sort_keys=True)))
 
     @classmethod
     def load(cls, path) -> Ridge:
-        with np.load(Path(path)) as z:
-            return cls(z["mean"], z["scale"], z["coef"], float(z["intercept"]), float(z["alpha"]),
-                       z["alphas"], z["gcv"])
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                settings = json.loads(str(z["settings"])) if "settings" in z.files else {}
+                return cls(z["mean"], z["scale"], z["coef"], float(z["intercept"]), float(z["alpha"]),
+                           z["alphas"], z["gcv"], settings)
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(path, f"is not a saved probe ({exc}).",
+                             "point at a probe/<fold>/ridge.npz the workflow wrote (rule probe_fit).") from exc
+
+
+def check_probe(path, base: str, pooling: str, *, key: str = "model.probe_model") -> Ridge:
+    """A saved probe (``key``) after checking it was fitted on features of this base model with this
+    pooling (a probe on other features rates nonsense, silently)."""
+    from .trained_models import same_base
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"({key}) does not exist.", "point at a probe/<fold>/ridge.npz the workflow wrote.")
+    ridge = Ridge.load(path)
+    s = ridge.settings
+    if not s:
+        raise InputError(path, f"({key}) records no feature settings (base model, pooling).",
+                         "fit it again with this version (rule probe_fit writes them).")
+    if s.get("pooling") != pooling:
+        raise InputError(path, f"the probe was fitted on {s.get('pooling')!r}-pooled features, but "
+                         f"model.probe.pooling is {pooling!r}.",
+                         f"set model.probe.pooling to {s.get('pooling')!r}, or fit a probe with {pooling!r}.")
+    if not same_base(s, base):
+        raise InputError(path, f"the probe was fitted on features of {s.get('base_model')!r}, but model.base is "
+                         f"{str(base)!r}.", f"set model.base to {s.get('base_model')!r} (or a local copy of it).")
+    return ridge
 
 
 def _check_xy(X, y=None):

@@ -18,8 +18,10 @@ CENTER_SOURCES = ("center", "center_empirical")
 
 
 def center_sources(evaluation: dict, has_fixations: bool) -> list[str]:
-    """The centre-bias sources: ``center`` if ``center_bias``; ``center_empirical`` if enabled and
-    the study has fixations (it is made from them)."""
+    """The centre-bias sources: ``center`` if ``center_bias``; ``center_empirical`` if enabled. Both
+    are baselines of the evaluation, so a study without fixations (no evaluation) has neither."""
+    if not has_fixations:
+        return []
     out = ["center"] if evaluation["center_bias"] else []
     if evaluation.get("center_empirical", False) and has_fixations:
         out.append("center_empirical")

@@ -1,0 +1,103 @@
+"""The ``meaningmaps`` command: a thin layer over the functions the workflow's rules call.
+
+    meaningmaps map --model PATH IMAGE... --out DIR [--configfile FILE] [--device D] [--batch-size N]
+    meaningmaps inspect FOLDER
+    meaningmaps demo OUT_DIR [--scenes N] [--seed S]
+    meaningmaps build-tiny OUT_DIR [--tokenizer FILE] ...
+
+Every subcommand has ``--help``. Bad input ends with one line naming the file and the fix (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import InputError
+
+
+def _map(args) -> int:
+    from .config import load_config, validate_config
+    from .map_images import map_images
+
+    config = load_config(args.configfile) if args.configfile else validate_config({}, "the real study's defaults")
+    results = map_images(args.model, args.images, args.out, config, base=args.base, device=args.device,
+                         batch_size=args.batch_size, progress=not args.quiet)
+    total = sum(r.seconds for r in results)
+    print(f"{len(results)} image(s) mapped into {args.out} in {total:.2f} s "
+          f"({total / len(results):.2f} s per image)")
+    return 0
+
+
+def _inspect(args) -> int:
+    from .data_inspection import dataset_section, format_inspection, inspect_folder
+
+    found = inspect_folder(args.folder)
+    print(format_inspection(found))
+    print("\n# A dataset: section for this folder (check it, then paste it into your config):")
+    print(dataset_section(found, args.folder))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="meaningmaps", description="Automatic meaning maps (Henderson & Hayes "
+                                 "2017) from a fine-tuned vision-language model.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    m = sub.add_parser("map", help="meaning maps of any images with a trained model",
+                       description="Patch grid, model ratings and the meaning map of each image, as the workflow "
+                       "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32), <stem>.png (the map over "
+                       "the image) and <stem>.ratings.csv into --out.")
+    m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png)")
+    m.add_argument("--model", required=True, help="a trained model folder: <results>/models/all/release (or "
+                   "adapter, merged), or a copy of one")
+    m.add_argument("--out", required=True, help="output folder")
+    m.add_argument("--configfile", help="the workflow config whose patches, meaning_map and model settings to use "
+                   "(default: the real study's defaults: 300 fine 87 px and 108 coarse 205 px patches, sigma 10)")
+    m.add_argument("--base", help="the base model of an adapter: a hub id or a local copy (default: the one the "
+                   "model's card names)")
+    m.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1, ...")
+    m.add_argument("--batch-size", type=int, default=None, help="patches per forward pass (default: the "
+                   "config's model.inference.batch_size)")
+    m.add_argument("--quiet", action="store_true", help="no progress bars")
+    m.set_defaults(run=_map)
+
+    i = sub.add_parser("inspect", help="what a data folder holds, and a dataset: config section for it",
+                       description="Scene images and their sizes, .mat files with their variables and shapes, "
+                       "map-like images, fixation files; then a dataset: section that uses them.")
+    i.add_argument("folder", help="a data folder, e.g. data/osf/ptsvm after the download")
+    i.set_defaults(run=_inspect)
+
+    # Listed for --help; main() hands their arguments to the modules (see DELEGATED).
+    sub.add_parser("demo", help="write the synthetic demo study (as python -m meaningmaps.demo)")
+    sub.add_parser("build-tiny", help="write a tiny random LLaVA for offline tests (as python -m "
+                   "meaningmaps.tiny_llava)")
+    return ap
+
+
+#: subcommands whose arguments (and --help) are those of the module they run
+DELEGATED = {"demo": ("meaningmaps.demo", "demo"), "build-tiny": ("meaningmaps.tiny_llava", "build-tiny")}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:  # argparse cannot pass a leading --help through to them
+        import importlib
+
+        module, name = DELEGATED[argv[0]]
+        sys.argv[0] = f"meaningmaps {name}"
+        try:
+            return importlib.import_module(module).main(argv[1:]) or 0
+        except InputError as exc:
+            print(f"meaningmaps {name}: {exc}", file=sys.stderr)
+            return 2
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as exc:
+        print(f"meaningmaps {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
