@@ -99,6 +99,11 @@ def all_targets(wildcards):
     return targets
 
 
+def GALLERY_SCENES():
+    """The scenes of the gallery of a study without fixations: the first figures.gallery_scenes."""
+    return STUDY().scenes[: config["figures"]["gallery_scenes"]]
+
+
 # ---- the model steps (rules/model.smk, qa.smk, finetune.smk, inference.smk) ----
 BASE = MODEL["base"]
 BASE_INPUT = [BASE] if MODEL["build_tiny"] else []  # a folder this workflow writes, else none

@@ -8,11 +8,6 @@ else:
     ruleorder: map_gallery > figures
 
 
-def GALLERY_SCENES():
-    """The scenes of the gallery of a study without fixations: the first figures.gallery_scenes."""
-    return STUDY().scenes[: config["figures"]["gallery_scenes"]]
-
-
 rule figures:
     input:
         scores=f"{R}/evaluation/scores.csv",

@@ -27,8 +27,9 @@ rule map_from_ratings:
 
 
 rule import_map:
-    """A map made elsewhere (dataset.maps): exponentiated (transform: exp) and resampled (resize:
-    true) as its source says, checked for size, NaN, constancy and a log density's look."""
+    """A map made elsewhere (dataset.maps; .npy, .npz, .mat or a greyscale image, the array its
+    variable names): exponentiated (transform: exp) and resampled (resize: true) as its source says,
+    checked for size, NaN, constancy and a log density's look."""
     input:
         map=lambda wc: STUDY().maps[wc.source][wc.scene],
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
@@ -42,6 +43,7 @@ rule import_map:
         size=scene_size,
         transform=lambda wc: STUDY().map_settings[wc.source]["transform"],
         resize=lambda wc: STUDY().map_settings[wc.source]["resize"],
+        variable=lambda wc: STUDY().map_settings[wc.source]["variable"],
     log:
         f"{R}/logs/maps/{{source}}/{{scene}}.log",
     conda:

@@ -15,7 +15,7 @@ from meaningmaps.rule_support import logged  # noqa: E402
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
     m = imported_map(sm.input.map, tuple(sm.params.size), source=sm.wildcards.source,
-                     transform=sm.params.transform, resize=sm.params.resize)
+                     transform=sm.params.transform, resize=sm.params.resize, variable=sm.params.variable)
     print(f"{sm.wildcards.source}/{sm.wildcards.scene}: transform {sm.params.transform or 'none (unset)'}, "
           f"{m.shape[1]}x{m.shape[0]} (WxH), values {m.min():.4g}..{m.max():.4g}")
     save_npy(sm.output.npy, m.astype(np.float32))

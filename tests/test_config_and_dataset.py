@@ -37,8 +37,20 @@ def test_degrees_need_pixels_per_degree_and_round_like_matlab():
 
 
 def test_reserved_map_source_names_refused():
-    with pytest.raises(InputError, match="dataset.maps"):
-        validate_config({"dataset": {"maps": {"human": "x"}}})
+    for name in ("center", "center_empirical", "base", "finetuned", "probe"):
+        with pytest.raises(InputError, match="dataset.maps"):
+            validate_config({"dataset": {"maps": {name: "x"}}})
+    assert validate_config({"dataset": {"maps": {"human": "x"}}})["dataset"]["maps"] == {"human": "x"}
+
+
+def test_human_maps_and_ratings_together_refused(tmp_path):
+    ds = _write_study(tmp_path, ["a"], ["a"], map_scenes=["a"])
+    ds["maps"] = {"human": ds["maps"]["other"]}
+    with pytest.raises(InputError, match=r"^dataset\.ratings and dataset\.maps\.human: .*choose one source for "
+                       r"the human maps.*Fix: "):
+        discover(validate_config({"dataset": ds}))
+    del ds["ratings"]
+    assert set(discover(validate_config({"dataset": ds})).maps["human"]) == {"a"}
 
 
 def _write_study(tmp_path, image_scenes, rating_scenes=(), fix_scenes=(), map_scenes=()):
@@ -194,8 +206,9 @@ def test_map_source_forms_and_sizes(tmp_path):
     np.save(tmp_path / "small" / "a.npy", np.random.default_rng(0).random((15, 20)))
     ds["maps"] = {"other": str(tmp_path / "maps"), "small": {"folder": str(tmp_path / "small"), "resize": True}}
     study = discover(validate_config({"dataset": ds}))
-    assert study.map_settings == {"other": {"folder": str(tmp_path / "maps"), "transform": None, "resize": False},
-                                  "small": {"folder": str(tmp_path / "small"), "transform": None, "resize": True}}
+    assert study.map_settings == {
+        "other": {"folder": str(tmp_path / "maps"), "transform": None, "resize": False, "variable": None},
+        "small": {"folder": str(tmp_path / "small"), "transform": None, "resize": True, "variable": None}}
     assert study.sizes["a"] == (30, 40)  # from the source that is not resized
     ds["maps"] = {"small": {"folder": str(tmp_path / "small"), "resize": True}}
     with pytest.raises(InputError, match="resize: true"):

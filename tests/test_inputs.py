@@ -151,7 +151,7 @@ def test_bilinear_resize_pixel_centres():
 
 def test_map_source_settings_plain_and_full():
     got = map_source_settings({"a": "fa", "b": {"folder": "fb", "transform": "exp", "resize": True}})
-    assert got == {"a": {"folder": "fa", "transform": None, "resize": False},
-                   "b": {"folder": "fb", "transform": "exp", "resize": True}}
+    assert got == {"a": {"folder": "fa", "transform": None, "resize": False, "variable": None},
+                   "b": {"folder": "fb", "transform": "exp", "resize": True, "variable": None}}
     with pytest.raises(InputError, match="dataset.maps.c.transform"):
         map_source_settings({"c": {"folder": "x", "transform": "log"}})

@@ -85,8 +85,8 @@ def real_config_for(tmp: Path, api_base: str) -> dict:
     cfg["patches"], cfg["meaning_map"] = demo["patches"], demo["meaning_map"]
     cfg["evaluation"]["bootstrap"] = 200
     m = cfg["model"]
-    m.update(sources=["finetuned"], base=demo["model"]["base"], build_tiny=demo["model"]["build_tiny"],
-             folds={"k": 2, "salt": 0})
+    m.update(sources=["finetuned", "probe"], base=demo["model"]["base"], build_tiny=demo["model"]["build_tiny"],
+             folds={"k": 2, "salt": 0}, probe=demo["model"]["probe"])
     m["finetune"] = dict(demo["model"]["finetune"])
     m["inference"]["batch_size"] = 64
     return cfg
@@ -115,7 +115,7 @@ def test_real_config_runs_from_the_download_to_the_figure(trained):
     res = Path(cfg["results"])
     assert "download" in proc.stdout + proc.stderr
     scores = pd.read_csv(res / "evaluation" / "scores.csv")
-    assert set(scores.source) >= {"human", "finetuned", "center"} and scores.scene.nunique() == 3
+    assert set(scores.source) >= {"human", "finetuned", "probe", "center"} and scores.scene.nunique() == 3
     assert (res / "figures" / "comparison.png").is_file() and (res / "figures" / "gallery.png").is_file()
     # the human maps are the published files as they are (a greyscale PNG is its grey levels)
     png = np.asarray(Image.open(tmp / "osf" / "ptsvm" / "meaning_maps" / "scene_01.png"), dtype=np.float64)
@@ -155,9 +155,10 @@ def mapped(trained):
         shutil.copy(tmp / "new" / "images" / src, images / name)
     new = {"results": str(tmp / "mapped"), "dataset": {"images": str(images)},
            "patches": cfg["patches"], "meaning_map": cfg["meaning_map"],
-           "model": {"enabled": True, "sources": ["finetuned"], "base": cfg["model"]["base"],
+           "model": {"enabled": True, "sources": ["finetuned", "probe"], "base": cfg["model"]["base"],
                      "finetuned_model": str(Path(cfg["results"]) / "models" / "all" / "release"),
-                     "inference": {"batch_size": 64}}}
+                     "probe_model": str(Path(cfg["results"]) / "probe" / "all" / "ridge.npz"),
+                     "probe": cfg["model"]["probe"], "inference": {"batch_size": 64}}}
     configfile = write_config(tmp / "mapped.yaml", new)
     proc = snakemake(tmp, configfile)
     return tmp, configfile, proc
@@ -166,9 +167,10 @@ def mapped(trained):
 def test_images_only_study_maps_every_image_without_training(mapped):
     tmp, _, _ = mapped
     res = tmp / "mapped"
-    for stem in ("street", "kitchen", "park"):
-        m = np.load(res / "maps" / "finetuned" / f"{stem}.npy")
-        assert m.dtype == np.float32 and m.shape == (384, 512) and np.isfinite(m).all() and m.std() > 0
+    for source in ("finetuned", "probe"):
+        for stem in ("street", "kitchen", "park"):
+            m = np.load(res / "maps" / source / f"{stem}.npy")
+            assert m.dtype == np.float32 and m.shape == (384, 512) and np.isfinite(m).all() and m.std() > 0
     assert (res / "figures" / "gallery.png").is_file()
     for absent in ("evaluation", "models", "qa/labels", "qa/splits", "attention", "maps/center"):
         assert not (res / absent).exists(), absent
@@ -200,7 +202,7 @@ def test_adding_an_image_rates_only_that_image(mapped):
     scenes = {line.split("scene=")[1].split(",")[0].strip() for line in (proc.stdout + proc.stderr).splitlines()
               if "wildcards:" in line and "scene=" in line}
     assert scenes == {"harbour"}
-    assert "finetuned_ratings" in ran and "finetune" not in ran
+    assert {"finetuned_ratings", "probe_ratings"} <= ran and not {"finetune", "probe_fit"} & ran
     assert (tmp / "mapped" / "maps" / "finetuned" / "harbour.npy").is_file()
 
 
@@ -210,6 +212,7 @@ def test_adding_an_image_rates_only_that_image(mapped):
     ({"prompt": "chat_template"}, "trained with prompt_mode 'llava_v1', but is used here with 'chat_template'"),
     ({"base": "elsewhere/llava-1.5-7b-hf"}, "trained on the base model"),
     ({"finetuned_model": "no/such/model"}, "does not exist"),
+    ({"probe": {"pooling": "mean"}}, "the probe was fitted on 'cls'-pooled features, but model.probe.pooling is 'mean'"),
     ({"finetuned_model": "."}, "holds neither a LoRA adapter"),
 ])
 def test_a_model_that_does_not_fit_the_config_stops_before_any_work(mapped, tmp_path, change, message):

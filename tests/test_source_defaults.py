@@ -18,7 +18,7 @@ from meaningmaps.source_defaults import (
 def test_center_sources():
     ev = validate_config({})["evaluation"]
     assert center_sources(ev, has_fixations=True) == ["center", "center_empirical"]
-    assert center_sources(ev, has_fixations=False) == ["center"]
+    assert center_sources(ev, has_fixations=False) == []  # no fixations: no evaluation, no baselines
     assert center_sources(dict(ev, center_bias=False, center_empirical=False), True) == []
 
 

@@ -34,7 +34,7 @@ def _inspect(args) -> int:
 
     found = inspect_folder(args.folder)
     print(format_inspection(found))
-    print("\n# A dataset: section for this folder (check it, then paste it into your config):")
+    print("\n# A config section for this folder (check it, then paste it into your config):")
     print(dataset_section(found, args.folder))
     return 0
 

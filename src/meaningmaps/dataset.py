@@ -11,6 +11,10 @@ subset, when extra scenes elsewhere are ignored).
 The fixation file is read once here, with ``dataset.fixation_csv.columns`` applied, and a CSV's
 coordinate origin is decided here for the whole file (``Study.fixation_settings``, which every rule
 that reads fixations passes to ``fixations.scene_fixations``).
+
+A configured path that does not exist but lies inside a downloaded OSF project (a folder above it
+holds the download's ``manifest.json``) is refused with what the download holds, per folder
+(``data_inspection.describe_download``), and the config key to set.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class Study:
     maps: dict[str, dict[str, Path]] = field(default_factory=dict)
     fixations: Path | None = None
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
-    #: dataset.maps source -> {folder, transform, resize} (external_maps.map_source_settings)
+    #: dataset.maps source -> {folder, transform, resize, variable} (external_maps.map_source_settings)
     map_settings: dict[str, dict] = field(default_factory=dict)
     #: what scene_fixations reads every scene with (fixations.resolve_settings); {} without fixations
     fixation_settings: dict = field(default_factory=dict)
@@ -46,12 +50,29 @@ class Study:
         return ["human"] if self.ratings else []
 
 
-def scan_folder(folder, suffixes, what: str) -> dict[str, Path]:
-    """Scene stem -> file for every file with one of ``suffixes`` (case-insensitive)."""
+def missing_path(path, what: str, key: str) -> InputError:
+    """The error for a configured ``path`` (config ``key``) that does not exist; inside a downloaded
+    OSF project it lists the download's folders, so the key can be pointed at the right one."""
+    from .data_inspection import describe_download, download_folder
+
+    download = download_folder(path)
+    try:
+        listing = describe_download(download) if download is not None else None
+    except InputError:  # a broken manifest: the missing path is still the problem to report
+        listing = None
+    if listing is None:
+        return InputError(path, f"{what} does not exist.", f"create it or fix {key} in the config.")
+    return InputError(path, f"{what} does not exist. It lies inside the OSF download {listing}\n",
+                      f"set {key} to the download's folder (or file) that holds them, e.g. {key}: "
+                      f"{download}/<folder>; `meaningmaps inspect {download}` writes a ready dataset: section.")
+
+
+def scan_folder(folder, suffixes, what: str, key: str | None = None) -> dict[str, Path]:
+    """Scene stem -> file for every file with one of ``suffixes`` (case-insensitive); ``key``: the
+    config key that names the folder, for the message when it does not exist."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(folder, f"{what} folder does not exist.",
-                         f"create it or fix the dataset key for {what} in the config.")
+        raise missing_path(folder, f"{what} folder", key or f"the dataset key for {what}")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in suffixes:
@@ -80,14 +101,21 @@ def discover(config: dict) -> Study:
     from .fixations import fixation_settings, load_fixations, resolve_settings
 
     ds = config["dataset"]
+    if ds.get("ratings") and "human" in (ds.get("maps") or {}):
+        raise InputError("dataset.ratings and dataset.maps.human", "both give the human meaning maps (rating "
+                         "matrices make them, and dataset.maps.human supplies them as files): choose one source "
+                         "for the human maps.", "remove dataset.maps.human to build them from the ratings, or "
+                         "remove dataset.ratings to take the published maps; to compare both, rename the maps "
+                         "source (e.g. dataset.maps.published).")
     sources: dict[str, set[str]] = {}
-    images = scan_folder(ds["images"], IMAGE_SUFFIXES, "scene image") if ds.get("images") else {}
-    ratings = scan_folder(ds["ratings"], RATING_SUFFIXES, "rating") if ds.get("ratings") else {}
+    images = scan_folder(ds["images"], IMAGE_SUFFIXES, "scene image", "dataset.images") if ds.get("images") else {}
+    ratings = scan_folder(ds["ratings"], RATING_SUFFIXES, "rating", "dataset.ratings") if ds.get("ratings") else {}
     map_settings = map_source_settings(ds.get("maps"))
-    maps = {name: scan_folder(m["folder"], MAP_SUFFIXES, f"map ({name})") for name, m in map_settings.items()}
+    maps = {name: scan_folder(m["folder"], MAP_SUFFIXES, f"map ({name})", _map_key(name, ds))
+            for name, m in map_settings.items()}
     fixations = Path(ds["fixations"]) if ds.get("fixations") else None
     if fixations is not None and not fixations.is_file():
-        raise InputError(fixations, "fixations file does not exist.", "fix dataset.fixations in the config.")
+        raise missing_path(fixations, "fixations file", "dataset.fixations")
     fix_table = None
     if fixations is not None:
         fix_table = load_fixations(fixations, columns=fixation_settings(config)["columns"])
@@ -147,6 +175,11 @@ def check_same_scenes(scenes, defining, sources, strict, ds) -> None:
                              "add them there too, or list the scenes to use under dataset.scenes.")
 
 
+def _map_key(name: str, ds: dict) -> str:
+    """The config key of a map source's folder."""
+    return f"dataset.maps.{name}" + (".folder" if isinstance(ds["maps"][name], dict) else "")
+
+
 def _source_path(name: str, ds: dict):
     if name.startswith("maps."):
         return map_source_settings(ds["maps"])[name[5:]]["folder"]
@@ -160,8 +193,9 @@ def scene_size(scene: str, study: Study, fallback) -> tuple[int, int]:
     if scene in study.images:
         return image_size(study.images[scene])
     for name, found in study.maps.items():
-        if scene in found and not study.map_settings.get(name, {}).get("resize"):
-            return tuple(int(v) for v in map_size(found[scene]))
+        settings = study.map_settings.get(name, {})
+        if scene in found and not settings.get("resize"):
+            return map_size(found[scene], variable=settings.get("variable"), source=name)
     if fallback:
         return int(fallback[1]), int(fallback[0])
     raise InputError(None, f"scene {scene!r} has no image or map to take its size from (maps with resize: true "

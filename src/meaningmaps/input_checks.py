@@ -68,9 +68,10 @@ def check_ratings(path, scene: str, size, specs) -> None:
     human_ratings(path, scene, _grid(size, specs))
 
 
-def check_map(path, size, source: str, transform, resize: bool) -> None:
-    """Rule import_map's checks: read, transformed and resized as the source says, then checked."""
-    imported_map(path, tuple(size), source=source, transform=transform, resize=resize)
+def check_map(path, size, source: str, transform, resize: bool, variable: str | None = None) -> None:
+    """Rule import_map's checks: read (``variable``: the .npz/.mat array), transformed and resized as
+    the source says, then checked."""
+    imported_map(path, tuple(size), source=source, transform=transform, resize=resize, variable=variable)
 
 
 def check_fixations(path, scene: str, size, outside: str, settings: dict) -> None:
@@ -108,15 +109,16 @@ def run_check(kind: str, label: str, scene: str | None, args: list) -> dict:
 def check_scene_files(scene: str, size, specs, image=None, ratings=None, maps=None) -> dict:
     """Every per-scene file of one scene checked; a report {scene, checked} that records the
     problems rather than raising, so that every scene is checked before the run stops.
-    ``maps``: {source: (path, transform, resize)}."""
+    ``maps``: {source: (path, transform, resize[, variable])}."""
     size, specs = [int(v) for v in size], [dict(s) for s in specs]
     checked = []
     if image:
         checked.append(run_check("image", "image", scene, [str(image), size, specs]))
     if ratings:
         checked.append(run_check("ratings", "ratings", scene, [str(ratings), scene, size, specs]))
-    for source, (path, transform, resize) in sorted((maps or {}).items()):
-        checked.append(run_check("map", f"map {source}", scene, [str(path), size, source, transform, bool(resize)]))
+    for source, (path, transform, resize, *variable) in sorted((maps or {}).items()):
+        checked.append(run_check("map", f"map {source}", scene, [str(path), size, source, transform, bool(resize),
+                                                                 variable[0] if variable else None]))
     return {"scene": scene, "checked": checked}
 
 
@@ -180,8 +182,9 @@ def refusal(result: dict) -> InputError:
 
 
 def scene_map_settings(maps: dict, map_settings: dict, scene: str) -> dict:
-    """{source: (path, transform, resize)} of one scene, from ``Study.maps`` and ``Study.map_settings``."""
-    return {source: (str(found[scene]), map_settings[source]["transform"], map_settings[source]["resize"])
+    """{source: (path, transform, resize, variable)} of one scene, from ``Study.maps`` and ``Study.map_settings``."""
+    return {source: (str(found[scene]), map_settings[source]["transform"], map_settings[source]["resize"],
+                     map_settings[source].get("variable"))
             for source, found in maps.items() if scene in found}
 
 

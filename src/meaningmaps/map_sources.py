@@ -36,8 +36,8 @@ def map_from_ratings(ratings_csv, size: tuple[int, int], specs: list[ScaleSpec],
 
 
 def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transform: str | None = None,
-                 resize: bool = False) -> np.ndarray:
-    """A map made elsewhere as the scene's map: read, transformed (``transform: exp`` for log
+                 resize: bool = False, variable: str | None = None) -> np.ndarray:
+    """A map made elsewhere as the scene's map: read (``variable``: the array's name in a .mat/.npz), transformed (``transform: exp`` for log
     densities), resampled to ``size`` (H, W) if ``resize``, then checked (2-D, the scene's size,
     finite, not constant). ``source``: its ``dataset.maps`` name, for the config keys in messages.
 
@@ -46,7 +46,7 @@ def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transfo
     correlates far worse than its density (issue 11: r 0.68-0.70 instead of 0.90-0.94).
     ``transform: none`` takes such a map as it is.
     """
-    arr = load_map(path, check=False)
+    arr = load_map(path, check=False, variable=variable, source=source)
     key = f"dataset.maps.{source}"
     if not np.isfinite(arr).all():
         check_map(arr, path)  # names the NaN/inf count
