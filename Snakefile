@@ -9,7 +9,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-min_version("9.0")
+min_version("9.1")  # workflow.subprocess_exec (rules/common.smk)
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from meaningmaps.config import (  # noqa: E402

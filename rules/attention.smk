@@ -18,6 +18,9 @@ rule attention:
         outside=config["dataset"]["fixations_outside"],
         # dataset.fixation_csv and attention.fixation_numbers, the CSV origin decided once for the file
         settings=lambda wc: STUDY().fixation_settings,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/attention/{{scene}}.log",
     benchmark:

@@ -20,6 +20,9 @@ rule check_scene:
         size=scene_size,
         specs=SPECS,
         maps=scene_check_maps,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/checks/scenes/{{scene}}.log",
     benchmark:
@@ -43,6 +46,9 @@ checkpoint check_inputs:
         sizes=lambda wc: {s: list(STUDY().sizes[s]) for s in STUDY().scenes},
         outside=config["dataset"]["fixations_outside"],
         settings=lambda wc: STUDY().fixation_settings,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/checks/inputs.log",
     benchmark:
@@ -62,6 +68,9 @@ rule refuse_inputs:
         INPUTS_REPORT,
     output:
         INPUTS_REFUSED,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/checks/refused.log",
     localrule: True

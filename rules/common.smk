@@ -5,6 +5,7 @@
 from meaningmaps.atomic import content_digest  # noqa: E402
 from meaningmaps.config import config_source  # noqa: E402
 from meaningmaps.errors import InputError  # noqa: E402
+from meaningmaps.shards import SHARD_PATTERN, assign_shards, model_of, shard_of  # noqa: E402
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
 # The model sources (base, finetuned, probe) write per-patch ratings like the human raters.
@@ -31,6 +32,7 @@ def one_of(names):
 wildcard_constraints:
     scene=SCENE_PATTERN,
     fold=r"fold\d+|paper|all",
+    shard=SHARD_PATTERN,
 
 
 _study = []
@@ -60,9 +62,13 @@ def FOLDS():
     return _folds[0]
 
 
-def fold_of(wildcards):
+def rating_fold_of(scene):
     """The fold whose model never saw this scene (the one that rates it); "all" under scheme all alone."""
-    return rating_fold(rating_folds(FOLDS(), MODEL), wildcards.scene, RATING_SCHEME)
+    return rating_fold(rating_folds(FOLDS(), MODEL), scene, RATING_SCHEME)
+
+
+def fold_of(wildcards):
+    return rating_fold_of(wildcards.scene)
 
 
 def EVAL_SCENES():
@@ -78,7 +84,8 @@ def all_targets(wildcards):
     targets = []
     if study.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
-    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
+    per_scene = [s for s in RATING_SOURCES if s not in ("base", "finetuned")]  # those two: in shards
+    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=per_scene, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
     if "finetuned" in TRAINED_SOURCES:
         targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(FOLDS()))
@@ -116,6 +123,75 @@ GIVEN_MODELS = {"finetuned": FINETUNED_MODEL, "probe": PROBE_MODEL}
 TRAINED_SOURCES = [s for s in MODEL_SOURCES if s in GIVEN_MODELS and not GIVEN_MODELS[s]]
 SCHEMES = schemes(MODEL)
 RATING_SCHEME = rating_scheme(MODEL)
+# The finetuned source rates with an adapter merged in memory onto the base (model.merge: memory, or a
+# given adapter) or with a merged model on disk (model.merge: disk, or a given merged model).
+MERGE_IN_MEMORY = MODEL["merge"] == "memory"
+
+
+def finetuned_model_input(wildcards):
+    """The model folder that rates a shard of scenes as the finetuned source (its fold's)."""
+    if FINETUNED_MODEL:
+        return FINETUNED_MODEL
+    return f"{R}/models/{model_of(wildcards.shard)}/{'adapter' if MERGE_IN_MEMORY else 'merged'}"
+
+
+ADAPTER_ON_BASE = bool(FINETUNED_MODEL) or MERGE_IN_MEMORY  # the rating jobs need the base model
+
+# The jobs that load a model work on shards of scenes (model.inference.scenes_per_job), one model
+# load per shard: base ratings and probe features (the base model) and the finetuned ratings (one
+# model per fold, or the given one). Each scene keeps its file in its shard's folder:
+# ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz.
+_shards = {}
+
+
+def SHARDS(source):
+    """shard name -> scenes, for the base and finetuned ratings and the probe features."""
+    if source not in _shards:
+        if source == "base":
+            groups = {"base": EVAL_SCENES()}
+        elif source == "probe":  # features of every scene: the folds train on some, rate others
+            groups = {"base": STUDY().scenes if "probe" in TRAINED_SOURCES else EVAL_SCENES()}
+        elif FINETUNED_MODEL:
+            groups = {"given": EVAL_SCENES()}
+        else:
+            groups = {}
+            for scene in EVAL_SCENES():
+                groups.setdefault(rating_fold_of(scene), []).append(scene)
+        _shards[source] = assign_shards(groups, INFERENCE["scenes_per_job"])
+    return _shards[source]
+
+
+def shard_scenes(source):
+    """Input helper: the scenes of a job's shard."""
+    return lambda wildcards: SHARDS(source)[wildcards.shard]
+
+
+def shard_views(source):
+    """Input helper: the patch index and views of a shard's scenes."""
+    def inputs(wildcards):
+        scenes = SHARDS(source)[wildcards.shard]
+        return dict(views=expand(f"{R}/qa/images/{{scene}}", scene=scenes),
+                    patches=expand(f"{R}/patches/{{scene}}", scene=scenes))
+    return inputs
+
+
+def ratings_input(wildcards):
+    """A scene's ratings: its own CSV (human, probe), or the folder of its shard (base, finetuned)."""
+    if wildcards.source in ("base", "finetuned"):
+        return f"{R}/ratings/{wildcards.source}/shards/{shard_of(SHARDS(wildcards.source), wildcards.scene)}"
+    return f"{R}/ratings/{wildcards.source}/{wildcards.scene}.csv"
+
+
+def ratings_file(wildcards, input):
+    """The scene's ratings CSV (inside its shard's folder for base and finetuned)."""
+    if wildcards.source in ("base", "finetuned"):
+        return f"{input.ratings}/{wildcards.scene}.csv"
+    return input.ratings
+
+
+def scene_shard_dir(source, folder):
+    """Input helper: the shard folder that holds a scene's file (``folder``: under the results)."""
+    return lambda wildcards: f"{R}/{folder}/shards/{shard_of(SHARDS(source), wildcards.scene)}"
 
 
 def base_model(wildcards, input):
@@ -187,6 +263,41 @@ def model_record(wildcards):
 
 def scene_model_inputs(wildcards):
     return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")
+
+
+# ---- compute needs: every rule's threads: and resources: (the profiles add only site settings) ----
+# Snakemake sets OMP_NUM_THREADS (and the BLAS thread variables) of a job to its threads, so torch
+# and numpy use what the job was given; SLURM gets them as --cpus-per-task, memory as --mem, run
+# time as --time, `gpu` as --gpus. Memory and run time grow with each retry (attempt 2, 3).
+def grows(amount):
+    """A request that doubles, then triples, when a job is retried (it may have run out of it)."""
+    return lambda wildcards, attempt: amount * attempt
+
+
+DEVICE = MODEL["device"]  # auto | cuda | cpu: whether the model jobs ask for GPUs
+TINY_MODEL = bool(MODEL["build_tiny"])  # the demo's and tests' tiny model: small memory requests
+GPUS_RATING = 0 if DEVICE == "cpu" else 1
+GPUS_FINETUNE = 0 if DEVICE == "cpu" else MODEL["finetune"]["gpus"]
+_gpu_limit = getattr(workflow.global_resources.get("gpu"), "value", workflow.global_resources.get("gpu"))
+if MODEL_SOURCES and DEVICE != "cpu" and _gpu_limit == 0:
+    # --resources gpu=0, as profiles/local sets on a machine without a GPU: no model job could start
+    raise InputError(config_source(workflow.config_settings),
+                     f"the model jobs ask for GPUs (model.device: {DEVICE}), but this run allows none "
+                     "(--resources gpu=0: profiles/local found no GPU on this machine).",
+                     "set model.device: cpu to run the model steps on the CPU, or run on a machine with GPUs.")
+# Light per-scene steps (patches, maps, attention, scores, Q&A data): one core.
+LIGHT = dict(mem_mb=grows(4000), runtime=grows(60), gpu=0)
+# A job that loads the LLaVA model on a GPU (rating, probe features): 7B in bf16 is about 14 GB.
+MODEL_JOB = dict(mem_mb=grows(4000 if TINY_MODEL else 32000), runtime=grows(120), gpu=GPUS_RATING)
+# ... and the finetuned ratings under model.merge memory: the base in float32 (28 GB) while merging.
+MERGING_JOB = dict(MODEL_JOB, mem_mb=grows(4000 if TINY_MODEL else 48000))
+MODEL_THREADS = 2 if TINY_MODEL else 8
+# LoRA fine-tuning: one task on one node over model.finetune.gpus GPUs; host memory for every rank's
+# copy of the model before DeepSpeed shards it; 12 h (a retry resumes from its checkpoint).
+FINETUNE_JOB = dict(mem_mb=grows(8000 if TINY_MODEL else 128000), runtime=720, gpu=GPUS_FINETUNE, nodes=1)
+FINETUNE_THREADS = MODEL_THREADS * max(1, GPUS_FINETUNE)  # per GPU: its rank and data loaders
+# The merge, on the CPU (fp32: the 7B model is 28 GB, plus the output copy).
+MERGE_JOB = dict(mem_mb=grows(4000 if TINY_MODEL else 64000), runtime=grows(120), gpu=0)
 
 
 # ---- the input check (rules/checks.smk) ----

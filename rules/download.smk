@@ -8,6 +8,9 @@ checkpoint download:
     params:
         node=config["download"]["node"],
         api_base=config["download"]["api_base"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/download.log",
     benchmark:

@@ -18,6 +18,9 @@ rule fixation_table:
         size=scene_size,
         outside=config["dataset"]["fixations_outside"],
         settings=lambda wc: STUDY().fixation_settings,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/fixation_table/{{scene}}.log",
     conda:
@@ -39,6 +42,9 @@ rule noise_ceiling:
         wrap=config["attention"]["wrap"],
         splits=config["evaluation"]["ceiling_splits"],
         seed=config["evaluation"]["seed"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/noise_ceiling/{{scene}}.log",
     conda:
@@ -63,6 +69,9 @@ rule score_scene:
         sizes=lambda wc: {s: list(v) for s, v in STUDY().sizes.items()},
         auc=config["evaluation"]["auc_shuffled"],
         seed=config["evaluation"]["seed"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/score_scene/{{scene}}.log",
     conda:
@@ -83,6 +92,9 @@ rule evaluate:
     params:
         n_boot=config["evaluation"]["bootstrap"],
         seed=config["evaluation"]["seed"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/evaluate.log",
     benchmark:

@@ -27,6 +27,9 @@ rule figures:
         reference=REFERENCE,
         n_gallery=config["figures"]["gallery_scenes"],
         scenes=lambda wc: EVAL_SCENES(),
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/figures.log",
     localrule: True
@@ -48,6 +51,9 @@ rule map_gallery:
         sources=MAP_SOURCES,
         images=lambda wc: {s: str(STUDY().images[s]) for s in GALLERY_SCENES() if s in STUDY().images},
         scenes=lambda wc: GALLERY_SCENES(),
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/map_gallery.log",
     localrule: True

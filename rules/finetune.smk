@@ -24,6 +24,10 @@ rule finetune:
         settings=MODEL["finetune"],
         prompt_mode=MODEL["prompt"],
         record=model_record,
+        device=DEVICE,
+    threads: FINETUNE_THREADS
+    resources:
+        **FINETUNE_JOB,
     log:
         f"{R}/logs/finetune/{{fold}}.log",
     benchmark:
@@ -44,6 +48,9 @@ rule merge:
     params:
         base=base_model,
         dtype="bf16" if MODEL["finetune"]["bf16"] else "fp32",
+    threads: MODEL_THREADS
+    resources:
+        **MERGE_JOB,
     log:
         f"{R}/logs/merge/{{fold}}.log",
     conda:
@@ -62,6 +69,9 @@ rule release_model:
         directory(f"{R}/models/all/release"),
     params:
         scheme=RATING_SCHEME,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/release_model.log",
     localrule: True

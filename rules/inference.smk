@@ -1,4 +1,5 @@
-# Model ratings per scene -> ratings/<source>/<scene>.csv, built into maps by map_from_ratings.
+# Model ratings -> ratings/<source>/shards/<shard>/<scene>.csv (base, finetuned: one model load per shard
+# of model.inference.scenes_per_job scenes) or ratings/probe/<scene>.csv, built into maps by map_from_ratings.
 #   base       the base model zero-shot (the paper's baseline)
 #   finetuned  each scene rated by the merged model of the fold that held it out (or model.finetuned_model)
 #   probe      ridge regression from the frozen vision tower's pooled patch features (same folds,
@@ -7,21 +8,27 @@
 
 
 rule base_ratings:
+    """A shard of scenes rated by the base model zero-shot, one model load for the shard."""
     input:
-        unpack(scene_model_inputs),
+        unpack(shard_views("base")),
         base=BASE_INPUT,
         prompt=f"{R}/qa/prompt.txt",
     output:
-        f"{R}/ratings/base/{{scene}}.csv",
+        directory(f"{R}/ratings/base/shards/{{shard}}"),
     params:
+        scenes=shard_scenes("base"),
         model=base_model,
         settings=INFERENCE,
+        device=DEVICE,
         expect=view_settings(),
         trained=False,
+    threads: MODEL_THREADS
+    resources:
+        **MODEL_JOB,
     log:
-        f"{R}/logs/ratings/base/{{scene}}.log",
+        f"{R}/logs/ratings/base/{{shard}}.log",
     benchmark:
-        f"{R}/benchmarks/ratings/base/{{scene}}.tsv"
+        f"{R}/benchmarks/ratings/base/{{shard}}.tsv"
     conda:
         "../envs/model.yaml"
     script:
@@ -29,27 +36,33 @@ rule base_ratings:
 
 
 rule finetuned_ratings:
-    """Rated by the merged model of the fold that held the scene out, or by model.finetuned_model (an
-    adapter merged in memory onto model.base, or a merged model). The model's card must agree with
-    the prompt and the views (model.prompt, model.image_aspect, model.pad_fill, model.background)."""
+    """A shard of the scenes one fold's model rates (those it held out), one model load: the fold's
+    adapter merged in memory onto the base, or its merged copy (model.merge); or model.finetuned_model
+    (an adapter, merged in memory onto model.base, or a merged model). The model's card must agree
+    with the prompt and the views (model.prompt, model.image_aspect, model.pad_fill, model.background)."""
     input:
-        unpack(scene_model_inputs),
-        model=lambda wc: FINETUNED_MODEL or f"{R}/models/{fold_of(wc)}/merged",
-        base=BASE_INPUT if FINETUNED_MODEL else [],
+        unpack(shard_views("finetuned")),
+        model=finetuned_model_input,
+        base=BASE_INPUT if ADAPTER_ON_BASE else [],
         prompt=f"{R}/qa/prompt.txt",
     output:
-        f"{R}/ratings/finetuned/{{scene}}.csv",
+        directory(f"{R}/ratings/finetuned/shards/{{shard}}"),
     params:
+        scenes=shard_scenes("finetuned"),
         model=lambda wc, input: input.model,
-        base=lambda wc, input: base_model(wc, input) if FINETUNED_MODEL else None,
+        base=lambda wc, input: base_model(wc, input) if ADAPTER_ON_BASE else None,
         card=lambda wc: content_digest(f"{FINETUNED_MODEL}/meaningmaps_card.json") if FINETUNED_MODEL else None,
         settings=INFERENCE,
+        device=DEVICE,
         expect=view_settings(),
         trained=True,
+    threads: MODEL_THREADS
+    resources:
+        **(MERGING_JOB if ADAPTER_ON_BASE else MODEL_JOB),
     log:
-        f"{R}/logs/ratings/finetuned/{{scene}}.log",
+        f"{R}/logs/ratings/finetuned/{{shard}}.log",
     benchmark:
-        f"{R}/benchmarks/ratings/finetuned/{{scene}}.tsv"
+        f"{R}/benchmarks/ratings/finetuned/{{shard}}.tsv"
     conda:
         "../envs/model.yaml"
     script:
@@ -57,18 +70,22 @@ rule finetuned_ratings:
 
 
 rule probe_features:
-    """Frozen vision-tower features of every patch of one scene (pooled over image tokens)."""
+    """Frozen vision-tower features (pooled over image tokens) of every patch of a shard of scenes."""
     input:
-        unpack(scene_model_inputs),
+        unpack(shard_views("probe")),
         base=BASE_INPUT,
     output:
-        f"{R}/probe/features/{{scene}}.npz",
+        directory(f"{R}/probe/features/shards/{{shard}}"),
     params:
+        scenes=shard_scenes("probe"),
         model=base_model,
         settings=MODEL["probe"],
-        device=INFERENCE["device"],
+        device=DEVICE,
+    threads: MODEL_THREADS
+    resources:
+        **MODEL_JOB,
     log:
-        f"{R}/logs/probe_features/{{scene}}.log",
+        f"{R}/logs/probe_features/{{shard}}.log",
     conda:
         "../envs/model.yaml"
     script:
@@ -79,7 +96,7 @@ rule probe_fit:
     """Ridge regression (alpha by generalised cross-validation) on one fold's training scenes; the
     saved probe records its base model and pooling (model.probe_model checks them)."""
     input:
-        features=lambda wc: expand(f"{R}/probe/features/{{scene}}.npz", scene=FOLDS()[wc.fold][0]),
+        features=lambda wc: sorted({f"{R}/probe/features/shards/{shard_of(SHARDS('probe'), s)}" for s in FOLDS()[wc.fold][0]}),
         labels=lambda wc: expand(f"{R}/qa/labels/{{scene}}.csv", scene=FOLDS()[wc.fold][0]),
         base=BASE_INPUT,
     output:
@@ -87,10 +104,15 @@ rule probe_fit:
     params:
         model=base_model,
         settings=MODEL["probe"],
+        feature_files=lambda wc: [f"{R}/probe/features/shards/{shard_of(SHARDS('probe'), s)}/{s}.npz"
+                                  for s in FOLDS()[wc.fold][0]],  # in the order of the labels
+    threads: 4
+    resources:
+        mem_mb=grows(16000), runtime=grows(60), gpu=0,
     log:
         f"{R}/logs/probe_fit/{{fold}}.log",
     conda:
-        "../envs/model.yaml"
+        "../envs/core.yaml"
     script:
         "../scripts/probe_fit.py"
 
@@ -98,13 +120,18 @@ rule probe_fit:
 rule probe_ratings:
     """Rated by the probe of the fold that held the scene out, or by model.probe_model."""
     input:
-        features=f"{R}/probe/features/{{scene}}.npz",
+        features=scene_shard_dir("probe", "probe/features"),
         ridge=lambda wc: PROBE_MODEL or f"{R}/probe/{fold_of(wc)}/ridge.npz",
     output:
         f"{R}/ratings/probe/{{scene}}.csv",
+    params:
+        features=lambda wc, input: f"{input.features}/{wc.scene}.npz",
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/ratings/probe/{{scene}}.log",
     conda:
-        "../envs/model.yaml"
+        "../envs/core.yaml"
     script:
         "../scripts/probe_ratings.py"

@@ -6,16 +6,20 @@
 rule map_from_ratings:
     """The toolkit's map builder on per-patch ratings (any rating source)."""
     input:
-        ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
+        ratings=ratings_input,
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
         png=f"{R}/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
         source=one_of(RATING_SOURCES),
     params:
+        file=ratings_file,
         specs=SPECS,
         size=scene_size,
         sigma=config["meaning_map"]["sigma"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/maps/{{source}}/{{scene}}.log",
     benchmark:
@@ -44,6 +48,9 @@ rule import_map:
         transform=lambda wc: STUDY().map_settings[wc.source]["transform"],
         resize=lambda wc: STUDY().map_settings[wc.source]["resize"],
         variable=lambda wc: STUDY().map_settings[wc.source]["variable"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/maps/{{source}}/{{scene}}.log",
     conda:
@@ -60,6 +67,9 @@ rule center_map:
     params:
         size=scene_size,
         sigma_fraction=config["evaluation"]["center_sigma_fraction"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/maps/center/{{scene}}.log",
     conda:
@@ -82,6 +92,9 @@ rule center_empirical:
         fc=config["attention"]["fc"],
         weight=config["attention"]["weight"],
         wrap=config["attention"]["wrap"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/maps/center_empirical/{{scene}}.log",
     conda:

@@ -19,6 +19,9 @@ if MODEL_SOURCES and MODEL["build_tiny"]:
             directory(BASE),
         params:
             shape={k: v for k, v in TINY.items() if k != "tokenizer"},
+        threads: 1
+        resources:
+            **LIGHT,
         log:
             f"{R}/logs/build_tiny_llava.log",
         conda:

@@ -12,6 +12,9 @@ rule patches:
         content=lambda wc: content_digest(STUDY().images[wc.scene]),
         specs=SPECS,
         compress_level=config["patches"]["png_compress_level"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/patches/{{scene}}.log",
     benchmark:

@@ -20,6 +20,9 @@ rule patch_views:
         aspect=MODEL["image_aspect"],
         pad_fill=MODEL["pad_fill"],
         model=lambda wildcards, input: base_model(wildcards, input) if VIEWS_NEED_BASE else None,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/patch_views/{{scene}}.log",
     conda:
@@ -42,10 +45,13 @@ rule qa_scene:
         from_ratings=LABELS_FROM_RATINGS,
         specs=SPECS,
         size=scene_size,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/qa_scene/{{scene}}.log",
     conda:
-        "../envs/model.yaml"
+        "../envs/core.yaml"
     script:
         "../scripts/qa_scene.py"
 
@@ -59,10 +65,13 @@ rule qa_split:
         hf=f"{R}/qa/splits/{{fold}}/{{side}}.hf.jsonl",
     wildcard_constraints:
         side="train|test",
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/qa_split/{{fold}}_{{side}}.log",
     conda:
-        "../envs/model.yaml"
+        "../envs/core.yaml"
     script:
         "../scripts/qa_split.py"
 
@@ -77,6 +86,9 @@ rule prompt:
     params:
         model=base_model,
         mode=MODEL["prompt"],
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/prompt.log",
     conda:

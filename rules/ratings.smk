@@ -12,6 +12,9 @@ rule human_ratings:
         content=lambda wc: content_digest(STUDY().ratings[wc.scene]),
         specs=SPECS,
         size=scene_size,
+    threads: 1
+    resources:
+        **LIGHT,
     log:
         f"{R}/logs/human_ratings/{{scene}}.log",
     benchmark:

@@ -15,5 +15,5 @@ with logged(snakemake):  # noqa: F821
                         prompt=Path(sm.input.prompt).read_text(), eval_jsonl=sm.input.get("heldout"),
                         settings=dict(sm.params.settings), record=dict(sm.params.record))
     spec_path = spec.to_json(Path(sm.params.out_dir) / "spec.json")  # the run's one spec file
-    adapter = launch(spec_path, cpu_ranks=spec.cpu_ranks, stdout=sys.stdout)
+    adapter = launch(spec_path, cpu_ranks=spec.cpu_ranks, stdout=sys.stdout, device=sm.params.device)
     print(f"adapter: {adapter}")

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Install meaningmaps and its pinned dependencies into ./.venv (Python 3.11+). Idempotent.
-# torch==2.13.0 goes first (on these machines: the CPU build from local disk; never a bare
-# `torch`, which pulls a multi-GB CUDA build), then deepspeed without build isolation (its sdist
-# build imports torch) and with no ops precompiled (DeepSpeed compiles what it needs on first use).
+# Install meaningmaps with all its extras into ./.venv (Python 3.11+), at the tested versions of
+# envs/constraints.txt (passed to every pip install; pyproject.toml itself has only ranges).
+# Idempotent. torch==2.13.0 goes first: pip installs whichever build of it its configured index
+# offers (PyPI's Linux x86-64 wheel is the CUDA build, several GB of NVIDIA libraries; a machine
+# whose pip config lists a local CPU wheel gets that; README "Installing the package" shows how to
+# force the CPU build). Then deepspeed, without build isolation (its sdist build imports torch)
+# and with no ops precompiled (DeepSpeed compiles what it needs on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "meaningmaps needs Python >= 3.11"'
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check -c envs/constraints.txt)
 "${PIP[@]}" --upgrade pip
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" setuptools wheel

@@ -15,6 +15,6 @@ from meaningmaps.rule_support import logged  # noqa: E402
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
     specs = [ScaleSpec(**s) for s in sm.params.specs]
-    m = map_from_ratings(sm.input.ratings, tuple(sm.params.size), specs, sm.params.sigma)
+    m = map_from_ratings(sm.params.file, tuple(sm.params.size), specs, sm.params.sigma)
     save_npy(sm.output.npy, m.astype(np.float32))
     save_map_preview(m, sm.output.png)

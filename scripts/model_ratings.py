@@ -1,10 +1,14 @@
-"""Rules base_ratings / finetuned_ratings: one scene's patches rated by a LLaVA model."""
+"""Rules base_ratings / finetuned_ratings: a shard of scenes rated by a LLaVA model, loaded once;
+one ratings CSV per scene in the shard's folder."""
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
 
+from meaningmaps.atomic import atomic_dir  # noqa: E402
 from meaningmaps.model_card import check_card  # noqa: E402
+from meaningmaps.model_loading import load_llava  # noqa: E402
 from meaningmaps.model_ratings import rate_scene  # noqa: E402
 from meaningmaps.rule_support import logged  # noqa: E402
 from meaningmaps.trained_models import load_trained  # noqa: E402
@@ -13,13 +17,20 @@ with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
     s = sm.params.settings
     prompt = Path(sm.input.prompt).read_text()
+    scenes = list(sm.params.scenes)
     # A trained model must have been trained with this prompt and these views (its card says how).
     check_card(sm.params.model, {**sm.params.expect, "prompt": prompt}, required=sm.params.trained)
-    loaded = None
-    if sm.params.trained:  # a merged model, or an adapter (model.finetuned_model) merged in memory on the base
-        loaded = load_trained(sm.params.model, sm.params.base, device=s["device"], dtype=s["dtype"])
-    frame = rate_scene(sm.params.model, sm.input.views, Path(sm.input.patches) / "index.csv", sm.output[0],
-                       mode=s["mode"], batch_size=s["batch_size"], device=s["device"], dtype=s["dtype"],
-                       map_from=s["map_from"], max_new_tokens=s["max_new_tokens"], prompt=prompt,
-                       model_and_processor=loaded)
-    print(f"{len(frame)} patches rated by {sm.params.model}; mean rating {frame['rating'].mean():.3f}")
+    start = time.perf_counter()
+    if sm.params.trained:  # a merged model, or an adapter merged in memory on the base (model.merge, finetuned_model)
+        loaded = load_trained(sm.params.model, sm.params.base, device=sm.params.device, dtype=s["dtype"])
+    else:
+        loaded = load_llava(sm.params.model, device=sm.params.device, dtype=s["dtype"])
+    print(f"{sm.params.model} loaded in {time.perf_counter() - start:.2f} s; rating {len(scenes)} scene(s)", flush=True)
+    with atomic_dir(sm.output[0]) as tmp:
+        for scene, views, patches in zip(scenes, sm.input.views, sm.input.patches, strict=True):
+            t0 = time.perf_counter()
+            frame = rate_scene(sm.params.model, views, Path(patches) / "index.csv", Path(tmp) / f"{scene}.csv",
+                               mode=s["mode"], batch_size=s["batch_size"], map_from=s["map_from"],
+                               max_new_tokens=s["max_new_tokens"], prompt=prompt, model_and_processor=loaded)
+            print(f"{scene}: {len(frame)} patches in {time.perf_counter() - t0:.2f} s; mean rating "
+                  f"{frame['rating'].mean():.3f}", flush=True)

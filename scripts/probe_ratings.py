@@ -13,7 +13,7 @@ from meaningmaps.rule_support import logged  # noqa: E402
 
 with logged(snakemake):  # noqa: F821
     sm = snakemake  # noqa: F821
-    data = np.load(sm.input.features)
+    data = np.load(sm.params.features)
     rating = predict_ridge(Ridge.load(sm.input.ridge), data["features"])
     save_csv(sm.output[0], pd.DataFrame({"scale": data["scale"], "k": data["k"], "rating": rating}))
     print(f"{len(rating)} patches, mean rating {rating.mean():.3f}")

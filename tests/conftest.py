@@ -30,6 +30,17 @@ def demo_config(root: Path) -> dict:
     return cfg
 
 
+def ratings_csv(results: Path, source: str, scene: str) -> Path:
+    """A scene's ratings: ratings/<source>/<scene>.csv, or inside its shard's folder (base,
+    finetuned: ratings/<source>/shards/<shard>/<scene>.csv)."""
+    own = Path(results) / "ratings" / source / f"{scene}.csv"
+    if own.is_file():
+        return own
+    found = sorted((Path(results) / "ratings" / source / "shards").glob(f"*/{scene}.csv"))
+    assert len(found) == 1, f"{scene} is in {len(found)} {source} shards"
+    return found[0]
+
+
 @pytest.fixture
 def smm_dir():
     if not (SMM / "rating_matrices").is_dir():

@@ -274,11 +274,11 @@ def test_transformers_converter_layout_would_drop_the_space_after_image():
 @pytest.mark.slow
 def test_workflow_model_steps_with_llava15_vocabulary(tmp_path):
     """snakemake on a 3-scene demo study with the LLaVA-1.5-vocabulary tiny model: it is built, one
-    fold is fine-tuned (a few steps) and merged, scene_02 is rated by the base and the fine-tuned
-    model and mapped."""
+    fold is fine-tuned (a few steps), scene_02 is rated by the base and the fine-tuned model (its
+    adapter merged in memory) and mapped."""
     from meaningmaps.demo import make_demo_study
 
-    from .conftest import demo_config
+    from .conftest import demo_config, ratings_csv
     from .test_workflow import snakemake, write_config
 
     make_demo_study(tmp_path / "data", n_scenes=3)
@@ -290,7 +290,7 @@ def test_workflow_model_steps_with_llava15_vocabulary(tmp_path):
                                tokenizer=str(LLAMA2_TOKENIZER))
     model["finetune"].update(max_steps=3, per_device_batch=4, logging_steps=1, dataloader_workers=0,
                              eval_heldout=False)
-    model["inference"]["batch_size"] = 32
+    model["inference"].update(batch_size=32, scenes_per_job=1)  # base rates scene_02 alone
     configfile = write_config(tmp_path / "config.yaml", cfg)
     # scene_02 is held out by fold1 (3 scenes, k = 2, salt 0), which trains on scene_01 and scene_03.
     targets = [f"{res}/maps/{source}/scene_02.npy" for source in ("base", "finetuned")]
@@ -304,7 +304,7 @@ def test_workflow_model_steps_with_llava15_vocabulary(tmp_path):
     assert json.loads((base / "config.json").read_text())["text_config"]["vocab_size"] == 32064
     ratings = {}
     for source in ("base", "finetuned"):
-        ratings[source] = r = pd.read_csv(res / "ratings" / source / "scene_02.csv")
+        ratings[source] = r = pd.read_csv(ratings_csv(res, source, "scene_02"))
         assert len(r) == 444 and r["rating"].between(1, 6).all()
         m = np.load(res / "maps" / source / "scene_02.npy")
         assert m.shape == (384, 512) and np.isfinite(m).all()

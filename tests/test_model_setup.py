@@ -151,3 +151,19 @@ def test_tiny_tokenizer_tokenizes_both_prompts_as_original_llava():
     tok = build_tokenizer()
     for mode in ("llava_v1", "chat_template"):
         assert prompt_token_mismatch(tok, prompt_text(None, mode)) is None
+
+
+def test_schemes_kfold_and_all_train_side_by_side():
+    from meaningmaps.folds import rating_folds, rating_scheme
+
+    scenes = [f"s{i}" for i in range(6)]
+    cfg = {"scheme": ["kfold", "all"], "folds": {"k": 2, "salt": 0}}
+    folds = model_folds(scenes, cfg)
+    assert folds["all"] == (scenes, []) and {"fold0", "fold1"} <= set(folds)
+    assert rating_scheme(cfg) == "kfold" and "all" not in rating_folds(folds, cfg)
+    for s in scenes:  # the fold models rate; the all model never does
+        assert rating_fold(rating_folds(folds, cfg), s, "kfold") != "all"
+    alone = {"scheme": "all", "folds": {"k": 2, "salt": 0}}
+    assert rating_scheme(alone) == "all" and rating_fold(model_folds(scenes, alone), "s3", "all") == "all"
+    with pytest.raises(InputError, match="lists both kfold and paper"):
+        rating_scheme({"scheme": ["kfold", "paper"]})

@@ -86,7 +86,8 @@ def real_config_for(tmp: Path, api_base: str) -> dict:
     cfg["evaluation"]["bootstrap"] = 200
     m = cfg["model"]
     m.update(sources=["finetuned", "probe"], base=demo["model"]["base"], build_tiny=demo["model"]["build_tiny"],
-             folds={"k": 2, "salt": 0}, probe=demo["model"]["probe"])
+             folds={"k": 2, "salt": 0}, probe=demo["model"]["probe"],
+             device="auto")  # the real study's cuda: this machine has no GPU (auto runs on the CPU)
     m["finetune"] = dict(demo["model"]["finetune"])
     m["inference"]["batch_size"] = 64
     return cfg
@@ -158,7 +159,10 @@ def mapped(trained):
            "model": {"enabled": True, "sources": ["finetuned", "probe"], "base": cfg["model"]["base"],
                      "finetuned_model": str(Path(cfg["results"]) / "models" / "all" / "release"),
                      "probe_model": str(Path(cfg["results"]) / "probe" / "all" / "ridge.npz"),
-                     "probe": cfg["model"]["probe"], "inference": {"batch_size": 64}}}
+                     "probe": cfg["model"]["probe"],
+                     # one scene per rating job: adding an image then rates that image only (with more
+                     # scenes per job it reruns the image's shard)
+                     "inference": {"batch_size": 64, "scenes_per_job": 1}}}
     configfile = write_config(tmp / "mapped.yaml", new)
     proc = snakemake(tmp, configfile)
     return tmp, configfile, proc
@@ -224,3 +228,15 @@ def test_a_model_that_does_not_fit_the_config_stops_before_any_work(mapped, tmp_
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr
     assert "Fix:" in proc.stdout + proc.stderr
     assert not (tmp_path / "res").exists()
+
+
+def test_scheme_all_alone_is_refused_where_its_scores_would_be_in_sample(tmp_path):
+    """Rating the scenes a model was trained on and scoring them against fixations would publish
+    in-sample numbers: the run stops before any job."""
+    make_demo_study(tmp_path / "data", n_scenes=2)
+    cfg = demo_config(tmp_path)
+    cfg["model"]["scheme"] = "all"
+    proc = snakemake(tmp_path, write_config(tmp_path / "c.yaml", cfg), "-n", check=False)
+    assert proc.returncode != 0
+    assert "model.scheme: all alone rates every scene with the model trained on it" in proc.stdout + proc.stderr
+    assert "[kfold, all]" in proc.stdout + proc.stderr

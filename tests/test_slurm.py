@@ -43,8 +43,14 @@ OVERLAY = REPO / "tests" / "slurm" / "ci_overlay.yaml"
 PROFILE = REPO / "profiles" / "slurm"
 RUN_TIMEOUT = 1200  # seconds; SIGINT then (SIGTERM does not stop a waiting snakemake --executor slurm)
 
-# rule -> GPUs that profiles/slurm asks for
+# rule -> GPUs the rules ask for (model.finetune.gpus, one per rating or probe-feature job)
 GPU_RULES = {"finetune": 4, "base_ratings": 1, "finetuned_ratings": 1, "probe_features": 1}
+# SLURM jobs the demo (2 scenes, k = 2, 10 scenes per rating job, merge on disk) submits with the
+# cluster profile's groups: the group jobs checks, prep, splits and post; base ratings and probe
+# features 1 shard each; finetune, merge, probe_fit and finetuned ratings 1 per fold. Without the
+# groups and the shards (one job per rule and scene, the check jobs included) it was 53.
+EXPECTED_JOBS = {"checks": 1, "prep": 1, "splits": 1, "post": 1, "base_ratings": 1, "probe_features": 1,
+                 "finetune": 2, "merge": 2, "probe_fit": 2, "finetuned_ratings": 2}
 
 # Written into a folder on the jobs' PYTHONPATH: every Python process started inside a SLURM job
 # appends what it saw (job, step, CUDA_VISIBLE_DEVICES, its command line) to a JSON-lines file.
@@ -53,7 +59,8 @@ import json, os, sys
 if os.environ.get("SLURM_JOB_ID") and os.environ.get("MEANINGMAPS_SLURM_RECORD"):
     try:
         rec = {"job": os.environ.get("SLURM_JOB_ID"), "step": os.environ.get("SLURM_STEP_ID"),
-               "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": list(sys.argv[:4]), "pid": os.getpid()}
+               "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": list(sys.argv[:4]), "pid": os.getpid(),
+               "omp": os.environ.get("OMP_NUM_THREADS")}
         with open(os.environ["MEANINGMAPS_SLURM_RECORD"], "a") as f:
             f.write(json.dumps(rec) + "\\n")
     except Exception:  # never break a job
@@ -95,6 +102,7 @@ def demo_config(root: Path, n_scenes: int) -> dict:
         if len(set(kfold_assignment_or_empty(scenes, 2, salt).values())) == 2:
             break
     model["folds"] = {"k": 2, "salt": salt}
+    model["merge"] = "disk"  # the merge job too (the default merges in memory, in the rating jobs)
     cfg["evaluation"]["bootstrap"] = 200
     return cfg
 
@@ -192,26 +200,35 @@ def test_gpu_rules_asked_slurm_for_gpus(slurm_run):
             assert j.get("Partition") == "debug"
             assert j.get("NumNodes") == "1"
             assert j.get("NumTasks") == "1", (rule, j.get("NumTasks"))  # one task; torchrun starts the ranks
+    # what the rules ask for (rules/common.smk; the tiny model's small sizes), not the profile
     finetune = next(j for j in jobs if rule_of(j) == "finetune")
-    assert finetune.get("NumCPUs") == "32"
+    assert finetune.get("NumCPUs") == "8"  # 2 threads per GPU for the tiny model (8 for the 7B)
     assert finetune.get("TimeLimit") == "12:00:00"
-    assert finetune.get("MinMemoryNode") in ("128000M", "125G")
+    assert finetune.get("MinMemoryNode") in ("8000M", "7.81G")
+    rating = next(j for j in jobs if rule_of(j) == "base_ratings")
+    assert rating.get("NumCPUs") == "2" and rating.get("TimeLimit") == "02:00:00"
+
+
+def test_demo_submits_few_jobs(slurm_run):
+    """The cluster profile's groups and the rating shards: tens of jobs for 40 scenes, 14 here (53 before)."""
+    _, jobs, _, _ = slurm_run
+    submitted: dict[str, int] = {}
+    for j in jobs:
+        submitted[rule_of(j)] = submitted.get(rule_of(j), 0) + 1
+    assert submitted == EXPECTED_JOBS, submitted
 
 
 def test_cpu_rules_asked_for_no_gpu(slurm_run):
     _, jobs, _, _ = slurm_run
     cpu = [j for j in jobs if rule_of(j) not in GPU_RULES]
     names = {rule_of(j) for j in cpu}
-    assert {"merge", "build_tiny_llava"} <= names, names
-    assert any(n.startswith(("prep", "post")) for n in names), names  # the overlay's group jobs
+    assert {"merge", "prep", "post"} <= names, names  # build_tiny_llava runs in the group job prep
     for j in cpu:
         assert gpus_requested(j) == 0, (rule_of(j), j.get("TresPerJob"), j.get("ReqTRES"))
         assert "CUDA" not in j.get("Command", "")
-    merge = next(j for j in cpu if rule_of(j) == "merge")  # set-resources: 8 CPUs, 64 GB, no GPU
-    assert merge.get("NumCPUs") == "8" and merge.get("MinMemoryNode") in ("64000M", "62.50G"), merge
-    tiny = next(j for j in cpu if rule_of(j) == "build_tiny_llava")  # default-resources
-    assert tiny.get("NumCPUs") == "1" and tiny.get("MinMemoryNode") in ("4000M", "3.91G"), tiny
-    assert tiny.get("TimeLimit") == "01:00:00" and tiny.get("Partition") == "debug"
+    merge = next(j for j in cpu if rule_of(j) == "merge")  # the rule's own: no GPU, the tiny model's 4 GB
+    assert merge.get("NumCPUs") == "2" and merge.get("MinMemoryNode") in ("4000M", "3.91G"), merge
+    assert merge.get("Partition") == "debug"
 
 
 def test_each_rule_process_saw_its_gpus(slurm_run):
@@ -230,3 +247,6 @@ def test_each_rule_process_saw_its_gpus(slurm_run):
             seen = [d for d in (r["cuda"] or "").split(",") if d]
             assert len(seen) == want, (rule, r)
             assert r["step"] not in (None, "batch"), r  # ran in the job step, not the batch script
+    # the threads the job was given reach torch and BLAS (OMP_NUM_THREADS; the tiny model's 2 per job)
+    for rule in ("base_ratings", "finetuned_ratings", "probe_features", "merge"):
+        assert {r["omp"] for r in scripts[rule]} == {"2"}, (rule, scripts[rule])

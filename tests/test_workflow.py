@@ -18,7 +18,7 @@ import yaml
 
 from meaningmaps.demo import make_demo_study
 
-from .conftest import HH17, REPO, demo_config
+from .conftest import HH17, REPO, demo_config, ratings_csv
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
@@ -111,21 +111,21 @@ def test_demo_model_steps(demo_run):
         assert train_scenes == {"scene_01", "scene_02", "scene_03"} - scenes
         assert len(train_ids) == 444 * len(train_scenes)
         assert (res / "models" / fold / "adapter" / "adapter_config.json").is_file()
-        assert list((res / "models" / fold / "merged").glob("*.safetensors"))
+        assert not (res / "models" / fold / "merged").exists()  # model.merge: memory (the default)
         loss = pd.read_csv(res / "models" / fold / "loss.csv")
         train_loss = loss["loss"].dropna()
         assert train_loss.iloc[-1] < train_loss.iloc[0]  # it learns
         assert loss["eval_loss"].notna().any()  # the held-out loss, after the epoch
-        card = json.loads((res / "models" / fold / "merged" / "meaningmaps_card.json").read_text())
+        card = json.loads((res / "models" / fold / "adapter" / "meaningmaps_card.json").read_text())
         assert card["prompt"] == (res / "qa" / "prompt.txt").read_text()
         assert (card["prompt_mode"], card["image_aspect"], card["fold"]) == ("llava_v1", "pad", fold)
         assert card["trained_scenes"] == sorted(train_scenes)
         assert (res / "probe" / fold / "ridge.npz").is_file()
     for source in ("base", "finetuned", "probe"):
         for scene in ("scene_01", "scene_02", "scene_03"):
-            r = pd.read_csv(res / "ratings" / source / f"{scene}.csv")
+            r = pd.read_csv(ratings_csv(res, source, scene))
             assert len(r) == 444 and r["rating"].between(1, 6).all()
-    ft = pd.read_csv(res / "ratings" / "finetuned" / "scene_02.csv")
+    ft = pd.read_csv(ratings_csv(res, "finetuned", "scene_02"))
     p = ft[[c for c in ft.columns if c.startswith("p_") and c != "p_mass"]].to_numpy()
     assert np.allclose(p.sum(axis=1), 1) and np.allclose(ft["rating"], ft["expected"])
     assert np.allclose(ft["expected"], p @ np.arange(1, 7))
@@ -135,18 +135,37 @@ def test_demo_model_steps(demo_run):
     assert np.allclose(merged["mean_rating"], human.reindex(merged.index))
 
 
+def test_memory_merge_rates_as_the_merged_copy(demo_run):
+    """model.merge memory (the default): the rating job merged the adapter in memory; the merged copy
+    that rule merge writes (asked for as a target) gives the same ratings."""
+    from meaningmaps.model_ratings import rate_scene
+    from meaningmaps.trained_models import load_trained
+
+    root, configfile, _ = demo_run
+    res = root / "results"
+    snakemake(root, configfile, f"{res}/models/fold1/merged")
+    out = root / "merged_scene_02.csv"
+    rate_scene(None, res / "qa" / "images" / "scene_02", res / "patches" / "scene_02" / "index.csv", out,
+               batch_size=64, prompt=(res / "qa" / "prompt.txt").read_text(), progress=False,
+               model_and_processor=load_trained(res / "models" / "fold1" / "merged", None, device="cpu"))
+    memory = pd.read_csv(ratings_csv(res, "finetuned", "scene_02"))
+    disk = pd.read_csv(out)
+    p_cols = [c for c in memory.columns if c.startswith("p_")]
+    np.testing.assert_allclose(disk[p_cols].to_numpy(), memory[p_cols].to_numpy(), rtol=0, atol=1e-6)
+
+
 def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
     root, configfile, _ = demo_run
     cfg = yaml.safe_load(configfile.read_text())
     cfg["results"] = str(tmp_path / "fresh")
     cfg["model"]["base"] = str(tmp_path / "fresh" / "models" / "tiny-llava")
     fresh = write_config(tmp_path / "config.yaml", cfg)
-    proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/ratings/finetuned/scene_02.csv")
+    proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/maps/finetuned/scene_02.npy")
     # scene_02 is rated by fold1, trained on scene_01 and scene_03; scene_02's own labels (fold1's
-    # test side) are planned for fold1's held-out loss only
+    # test side) are planned for fold1's held-out loss only. fold1's shard holds scene_02 alone.
     assert job_counts(proc.stdout) == {
         "build_tiny_llava": 1, "patches": 3, "patch_views": 3, "human_ratings": 3, "qa_scene": 3, "prompt": 1,
-        "qa_split": 2, "finetune": 1, "merge": 1, "finetuned_ratings": 1, "total": 19}
+        "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_ratings": 1, "total": 19}
 
 
 def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, tmp_path):
@@ -165,12 +184,12 @@ def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, 
     counts = job_counts(proc.stdout)
     assert counts, proc.stdout[-3000:] + proc.stderr[-3000:]
     counts.pop("all", None)
-    # scene_02 trains fold0 (which rates scene_01 and scene_03); fold1, which rates scene_02,
-    # never saw its labels and is not retrained (its test split is rewritten for the held-out loss,
-    # an ancient() input of its training); the probe follows the same folds.
-    assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 2, "finetune": 1, "merge": 1,
-                      "finetuned_ratings": 2, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 5,
-                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 22}  # total counts rule all
+    # scene_02 trains fold0 (which rates scene_01 and scene_03: one shard, one job); fold1, which
+    # rates scene_02, never saw its labels and is not retrained (its test split is rewritten for the
+    # held-out loss, an ancient() input of its training); the probe follows the same folds.
+    assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 2, "finetune": 1,
+                      "finetuned_ratings": 1, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 5,
+                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 20}  # total counts rule all
 
 
 def test_rerun_has_nothing_to_do(demo_run):
@@ -308,6 +327,11 @@ def test_adding_a_scene_retrains_only_the_folds_that_gain_it(demo_run, tmp_path)
     for rule in ("patches", "patch_views", "human_ratings", "qa_scene", "base_ratings", "probe_features",
                  "center_map", "import_map"):
         assert counts.get(rule) == 1, (rule, counts)
-    assert counts["finetune"] == counts["merge"] == counts["probe_fit"] == 1, counts
-    assert counts["finetuned_ratings"] == counts["probe_ratings"] == len(rated_by_gaining) + 1, counts
+    assert counts["finetune"] == 1 and "merge" not in counts, counts
+    # the base model's one shard gains scene_04 (base_ratings 1 above); the finetuned shards of both
+    # folds rerun: the gaining fold's model changed, the other fold's shard gains scene_04
+    assert counts["finetuned_ratings"] == 2, counts
+    # the probe features' one shard (probe_features 1 above) is rewritten, so both folds' ridge
+    # probes (seconds on the CPU) are refitted and every scene is rated again
+    assert counts["probe_fit"] == 2 and counts["probe_ratings"] == 4, counts
     assert counts["attention"] == 4 and counts["score_scene"] == 4, counts  # one fixation file for all

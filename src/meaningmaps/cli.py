@@ -21,7 +21,8 @@ def _map(args) -> int:
     from .map_images import map_images
 
     config = load_config(args.configfile) if args.configfile else validate_config({}, "the real study's defaults")
-    results = map_images(args.model, args.images, args.out, config, base=args.base, device=args.device,
+    device = args.device or (config["model"]["device"] if args.configfile else "auto")
+    results = map_images(args.model, args.images, args.out, config, base=args.base, device=device,
                          batch_size=args.batch_size, progress=not args.quiet)
     total = sum(r.seconds for r in results)
     print(f"{len(results)} image(s) mapped into {args.out} in {total:.2f} s "
@@ -56,7 +57,8 @@ def parser() -> argparse.ArgumentParser:
                    "(default: the real study's defaults: 300 fine 87 px and 108 coarse 205 px patches, sigma 10)")
     m.add_argument("--base", help="the base model of an adapter: a hub id or a local copy (default: the one the "
                    "model's card names)")
-    m.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1, ...")
+    m.add_argument("--device", default=None, help="auto (a GPU when there is one), cpu, cuda, cuda:1, ... "
+                   "(default: the config's model.device, auto without a config file)")
     m.add_argument("--batch-size", type=int, default=None, help="patches per forward pass (default: the "
                    "config's model.inference.batch_size)")
     m.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -398,6 +398,17 @@ def _skip_cpu_shm_op() -> None:
         pass
 
 
+def data_workers(configured: int) -> int:
+    """Data-loader processes of a rank: model.finetune.dataloader_workers, but no more than the
+    rank's share of the job's threads leaves beside the rank itself (``OMP_NUM_THREADS``, set by the
+    launcher from the rule's threads), so a job never runs more processes than it was given CPUs."""
+    try:
+        share = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        share = 0
+    return configured if share <= 0 else min(configured, max(0, share - 1))
+
+
 def training_arguments(spec: FinetuneSpec, checkpoints_dir, *, bf16: bool, use_configured_state: bool,
                        grad_accum: int, evaluate: bool):
     from transformers import TrainingArguments
@@ -420,7 +431,8 @@ def training_arguments(spec: FinetuneSpec, checkpoints_dir, *, bf16: bool, use_c
         save_strategy="steps", save_steps=spec.save_steps, save_total_limit=spec.save_total_limit,
         logging_strategy="steps", logging_steps=spec.logging_steps, logging_first_step=True,
         report_to="none", disable_tqdm=True,
-        dataloader_num_workers=spec.dataloader_workers, dataloader_pin_memory=not use_configured_state,
+        dataloader_num_workers=data_workers(spec.dataloader_workers),
+        dataloader_pin_memory=not use_configured_state,
         remove_unused_columns=False, label_names=["labels"],
         **kwargs,
     )

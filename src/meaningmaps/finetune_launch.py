@@ -69,12 +69,18 @@ def slurm_head_node(env=None) -> str:
     return out[0]
 
 
-def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1) -> int:
+def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1, device: str = "auto") -> int:
+    """Ranks on this node: ``nproc``, else one per visible GPU, else ``cpu_ranks`` (``device``:
+    model.device; cuda without a visible GPU is an error, cpu ignores GPUs)."""
     if nproc is not None:
         return int(nproc)
     import torch
 
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    n = torch.cuda.device_count() if torch.cuda.is_available() and device != "cpu" else 0
+    if n == 0 and device == "cuda":
+        from .model_loading import no_gpu_error
+
+        raise no_gpu_error("the fine-tuning job")
     return n if n > 0 else int(cpu_ranks)
 
 
@@ -100,16 +106,45 @@ def build_command(spec_path, nproc: int, env=None, head_node: str | None = None,
     return [*run, "--nproc_per_node", str(nproc), "--master_port", str(port or free_port()), *worker]
 
 
+def package_root() -> str:
+    """The folder that holds this ``meaningmaps`` package (``src/`` of the workflow)."""
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def child_env(env) -> dict:
+    """``env`` for the ranks: the package importable (``PYTHONPATH`` starts with its folder). A rule's
+    script finds the package through its own ``sys.path``; the processes torchrun starts with ``-m
+    meaningmaps.finetune`` do not inherit that, and under ``--software-deployment-method conda`` the
+    environment has the dependencies but not the package."""
+    env = dict(env)
+    paths = [package_root(), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def rank_threads(env, nproc: int) -> int:
+    """CPU threads per rank: the job's threads (``OMP_NUM_THREADS``, which Snakemake sets to the rule's
+    ``threads``) shared by the node's ranks, at least 1."""
+    try:
+        total = int(env.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    except ValueError:
+        total = os.cpu_count() or 1
+    return max(1, total // max(1, nproc))
+
+
 def launch(spec_path, nproc: int | None = None, cpu_ranks: int = 1, *, env: dict | None = None,
-           stdout=None) -> Path:
+           stdout=None, device: str = "auto") -> Path:
     """Run the fine-tuning of a spec file to the end; returns ``output_dir/adapter``.
 
     ``nproc``: ranks per node (default: the visible GPUs, or ``cpu_ranks`` without a GPU). ``env``:
     the subprocess's environment (default: this one). Raises :class:`FinetuneFailed` on failure.
     """
     spec = FinetuneSpec.from_json(spec_path)  # fails early on a bad spec
-    env = dict(os.environ if env is None else env)
-    nproc = ranks_per_node(nproc, cpu_ranks)
+    env = child_env(os.environ if env is None else env)
+    nproc = ranks_per_node(nproc, cpu_ranks, device)
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # the ranks too
+    env["OMP_NUM_THREADS"] = str(rank_threads(env, nproc))
     run_key = run_digest(spec, nproc * node_count(env))  # also fails early on missing data
     discard_other_runs(spec.checkpoints_root, keep=spec.checkpoints_dir(run_key))
     cmd = build_command(spec_path, nproc, env, run_key=run_key)

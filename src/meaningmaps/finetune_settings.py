@@ -16,8 +16,9 @@ from .errors import InputError
 
 RECIPES = ("llava15_lora", "paper")
 # Settings that do not change the trained weights: a run may be resumed across a change of these.
+# (gpus: the ranks that actually run enter the run's digest as its world size.)
 RESULT_NEUTRAL = frozenset({"save_steps", "save_total_limit", "logging_steps", "dataloader_workers", "cpu_ranks",
-                            "eval_heldout"})
+                            "eval_heldout", "gpus"})
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ attention; on the CPU in float32.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .errors import InputError
@@ -51,10 +52,24 @@ def check_model_source(model: str, config_key: str = "model.base") -> None:
                          "the download or save was interrupted; download it again.")
 
 
+def no_gpu_error(what: str = "this model job") -> InputError:
+    """The error of a job that must run on a GPU (model.device: cuda) but sees none."""
+    return InputError("model.device", f"is cuda, but {what} sees no GPU (CUDA_VISIBLE_DEVICES="
+                      f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r}; torch sees no CUDA device).",
+                      "run it where a GPU is (profiles/slurm asks for one; on a workstation, profiles/local), or set "
+                      "model.device: cpu (or auto: the CPU when no GPU is visible) to run on the CPU.")
+
+
 def pick_device(requested: str = "auto"):
+    """auto: a GPU when one is visible, else the CPU (said on stderr); cuda: a GPU or a clear error."""
     import torch
     if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        print("model.device auto: no GPU visible, running on the CPU", file=sys.stderr)
+        return torch.device("cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise no_gpu_error()
     return torch.device(requested)
 
 
