@@ -88,7 +88,7 @@ def real_config_for(tmp: Path, api_base: str) -> dict:
     m.update(sources=["finetuned", "probe"], base=demo["model"]["base"], build_tiny=demo["model"]["build_tiny"],
              folds={"k": 2, "salt": 0}, probe=demo["model"]["probe"],
              device="auto")  # the real study's cuda: this machine has no GPU (auto runs on the CPU)
-    m["finetune"] = dict(demo["model"]["finetune"])
+    m["finetune"] = dict(demo["model"]["finetune"], max_steps=6)  # the plumbing, not the learning
     m["inference"]["batch_size"] = 64
     return cfg
 

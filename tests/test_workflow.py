@@ -322,8 +322,7 @@ def test_adding_a_scene_retrains_only_the_folds_that_gain_it(demo_run, tmp_path)
     assert counts, proc.stdout[-3000:] + proc.stderr[-3000:]
     folds = kfold_assignment([f"scene_{i:02d}" for i in range(1, 5)], 2, 0)
     assert all(folds[s] == f for s, f in {"scene_01": 0, "scene_02": 1, "scene_03": 0}.items())
-    gaining = 1 - folds["scene_04"]
-    rated_by_gaining = [s for s, f in folds.items() if f == gaining]
+    assert folds["scene_04"] in (0, 1)  # one fold gains it for training, the other holds it out
     for rule in ("patches", "patch_views", "human_ratings", "qa_scene", "base_ratings", "probe_features",
                  "center_map", "import_map"):
         assert counts.get(rule) == 1, (rule, counts)
