@@ -240,3 +240,31 @@ def test_scheme_all_alone_is_refused_where_its_scores_would_be_in_sample(tmp_pat
     assert proc.returncode != 0
     assert "model.scheme: all alone rates every scene with the model trained on it" in proc.stdout + proc.stderr
     assert "[kfold, all]" in proc.stdout + proc.stderr
+
+
+def test_a_download_laid_out_otherwise_names_its_folders_and_the_key(tmp_path):
+    """The OSF project's layout could not be checked: when config.yaml's paths miss the download,
+    the run stops after the download with its folders, file counts and types, and the key to set;
+    `meaningmaps inspect` then prints a dataset: section that fits."""
+    from .osf_fake import serve_tree
+
+    make_demo_study(tmp_path / "study", n_scenes=2)
+    ptsvm_like_project(tmp_path / "study", tmp_path / "project")
+    (tmp_path / "project" / "scenes").rename(tmp_path / "project" / "stimuli")  # another layout
+    server, api_base = serve_tree(tmp_path / "project", "ptsvm")
+    try:
+        cfg = real_config_for(tmp_path, api_base)
+        proc = snakemake(tmp_path, write_config(tmp_path / "config.yaml", cfg), check=False)
+    finally:
+        server.shutdown()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "scene image folder does not exist. It lies inside the OSF download" in out
+    assert "stimuli/" in out and "2 files (.jpg)" in out and "meaning_maps/" in out
+    assert "set dataset.images to the download's folder" in out and "meaningmaps inspect" in out
+    assert not (Path(cfg["results"]) / "patches").exists()
+    inspect = subprocess.run([MEANINGMAPS, "inspect", str(tmp_path / "osf" / "ptsvm")], capture_output=True,
+                             text=True, timeout=300)
+    ds = yaml.safe_load("dataset:" + inspect.stdout.split("\ndataset:", 1)[1])["dataset"]
+    assert ds["images"].endswith("stimuli") and ds["fixations"].endswith(EYE_FILE)
+    assert ds["maps"]["human"].endswith("meaning_maps")
