@@ -295,7 +295,9 @@ MODEL_THREADS = 2 if TINY_MODEL else 8
 # LoRA fine-tuning: one task on one node over model.finetune.gpus GPUs; host memory for every rank's
 # copy of the model before DeepSpeed shards it; 12 h (a retry resumes from its checkpoint).
 FINETUNE_JOB = dict(mem_mb=grows(8000 if TINY_MODEL else 128000), runtime=720, gpu=GPUS_FINETUNE, nodes=1)
-FINETUNE_THREADS = MODEL_THREADS * max(1, GPUS_FINETUNE)  # per GPU: its rank and data loaders
+# 8 per GPU (its rank and data loaders); the tiny model: 1, so that folds train side by side on a
+# small machine (the kill-and-resume drills need two running fine-tunings at once)
+FINETUNE_THREADS = 1 if TINY_MODEL else MODEL_THREADS * max(1, GPUS_FINETUNE)
 # The merge, on the CPU (fp32: the 7B model is 28 GB, plus the output copy).
 MERGE_JOB = dict(mem_mb=grows(4000 if TINY_MODEL else 64000), runtime=grows(120), gpu=0)
 

@@ -45,12 +45,13 @@ RUN_TIMEOUT = 1200  # seconds; SIGINT then (SIGTERM does not stop a waiting snak
 
 # rule -> GPUs the rules ask for (model.finetune.gpus, one per rating or probe-feature job)
 GPU_RULES = {"finetune": 4, "base_ratings": 1, "finetuned_ratings": 1, "probe_features": 1}
-# SLURM jobs the demo (2 scenes, k = 2, 10 scenes per rating job, merge on disk) submits with the
-# cluster profile's groups: the input check of each scene; the group jobs prep, splits and post;
-# base ratings and probe features 1 shard each; finetune, merge, probe_fit and finetuned ratings 1
-# per fold. Without the groups and the shards (one job per rule and scene) it was 53.
+# SLURM jobs the demo (2 scenes, k = 2, 10 scenes per rating job, the adapters merged in memory)
+# submits with the cluster profile's groups: the input check of each scene; the group jobs prep,
+# splits and post (the probe fits among them); base ratings and probe features 1 shard each;
+# finetune and finetuned ratings 1 per fold. Without the groups, the shards and the merge in memory
+# (one job per rule and scene, a merge job per fold) it was 53.
 EXPECTED_JOBS = {"check_scene": 2, "prep": 1, "splits": 1, "post": 1, "base_ratings": 1, "probe_features": 1,
-                 "finetune": 2, "merge": 2, "probe_fit": 2, "finetuned_ratings": 2}
+                 "finetune": 2, "finetuned_ratings": 2}
 
 # Written into a folder on the jobs' PYTHONPATH: every Python process started inside a SLURM job
 # appends what it saw (job, step, CUDA_VISIBLE_DEVICES, its command line) to a JSON-lines file.
@@ -102,7 +103,7 @@ def demo_config(root: Path, n_scenes: int) -> dict:
         if len(set(kfold_assignment_or_empty(scenes, 2, salt).values())) == 2:
             break
     model["folds"] = {"k": 2, "salt": salt}
-    model["merge"] = "disk"  # the merge job too (the default merges in memory, in the rating jobs)
+    model["finetune"]["max_steps"] = 8  # the requests and the plumbing, not the learning
     cfg["evaluation"]["bootstrap"] = 200
     return cfg
 
@@ -217,7 +218,7 @@ def test_gpu_rules_asked_slurm_for_gpus(slurm_run):
             assert j.get("NumTasks") == "1", (rule, j.get("NumTasks"))  # one task; torchrun starts the ranks
     # what the rules ask for (rules/common.smk; the tiny model's small sizes), not the profile
     finetune = next(j for j in jobs if rule_of(j) == "finetune")
-    assert finetune.get("NumCPUs") == "8"  # 2 threads per GPU for the tiny model (8 for the 7B)
+    assert finetune.get("NumCPUs") == "1"  # the tiny model's 1 (8 per GPU for the 7B)
     assert finetune.get("TimeLimit") == "12:00:00"
     assert finetune.get("MinMemoryNode") in ("8000M", "7.81G")
     rating = next(j for j in jobs if rule_of(j) == "base_ratings")
@@ -225,7 +226,7 @@ def test_gpu_rules_asked_slurm_for_gpus(slurm_run):
 
 
 def test_demo_submits_few_jobs(slurm_run):
-    """The cluster profile's groups and the rating shards: tens of jobs for 40 scenes, 15 here (53 before)."""
+    """The cluster profile's groups and the rating shards: tens of jobs for 40 scenes, 11 here (53 before)."""
     _, jobs, _, _ = slurm_run
     submitted: dict[str, int] = {}
     for j in jobs:
@@ -237,13 +238,13 @@ def test_cpu_rules_asked_for_no_gpu(slurm_run):
     _, jobs, _, _ = slurm_run
     cpu = [j for j in jobs if rule_of(j) not in GPU_RULES]
     names = {rule_of(j) for j in cpu}
-    assert {"merge", "prep", "post"} <= names, names  # build_tiny_llava runs in the group job prep
+    assert {"prep", "post"} <= names, names  # build_tiny_llava runs in the group job prep
     for j in cpu:
         assert gpus_requested(j) == 0, (rule_of(j), j.get("TresPerJob"), j.get("ReqTRES"))
         assert "CUDA" not in j.get("Command", "")
-    merge = next(j for j in cpu if rule_of(j) == "merge")  # the rule's own: no GPU, the tiny model's 4 GB
-    assert merge.get("NumCPUs") == "2" and merge.get("MinMemoryNode") in ("4000M", "3.91G"), merge
-    assert merge.get("Partition") == "debug"
+    check = next(j for j in cpu if rule_of(j) == "check_scene")  # a light rule's own: 1 CPU, 4 GB, 1 h
+    assert check.get("NumCPUs") == "1" and check.get("MinMemoryNode") in ("4000M", "3.91G"), check
+    assert check.get("TimeLimit") == "01:00:00" and check.get("Partition") == "debug"
 
 
 def test_each_rule_process_saw_its_gpus(slurm_run):
@@ -263,5 +264,5 @@ def test_each_rule_process_saw_its_gpus(slurm_run):
             assert len(seen) == want, (rule, r)
             assert r["step"] not in (None, "batch"), r  # ran in the job step, not the batch script
     # the threads the job was given reach torch and BLAS (OMP_NUM_THREADS; the tiny model's 2 per job)
-    for rule in ("base_ratings", "finetuned_ratings", "probe_features", "merge"):
+    for rule in ("base_ratings", "finetuned_ratings", "probe_features"):
         assert {r["omp"] for r in scripts[rule]} == {"2"}, (rule, scripts[rule])
