@@ -95,12 +95,13 @@ def real_config_for(tmp: Path, api_base: str) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The real config on a 3-scene ptsvm-like download: k-fold models rate, the `all` model is
-    trained beside them and released with the k-fold scores in its card."""
+    """The real config on a 2-scene ptsvm-like download (k = 2: each fold model rates one scene):
+    k-fold models rate, the `all` model is trained beside them and released with the k-fold scores
+    in its card."""
     from .osf_fake import serve_tree
 
     tmp = tmp_path_factory.mktemp("ptsvm")
-    make_demo_study(tmp / "study", n_scenes=3)
+    make_demo_study(tmp / "study", n_scenes=2)
     ptsvm_like_project(tmp / "study", tmp / "project")
     server, api_base = serve_tree(tmp / "project", "ptsvm")
     try:
@@ -116,7 +117,7 @@ def test_real_config_runs_from_the_download_to_the_figure(trained):
     res = Path(cfg["results"])
     assert "download" in proc.stdout + proc.stderr
     scores = pd.read_csv(res / "evaluation" / "scores.csv")
-    assert set(scores.source) >= {"human", "finetuned", "probe", "center"} and scores.scene.nunique() == 3
+    assert set(scores.source) >= {"human", "finetuned", "probe", "center"} and scores.scene.nunique() == 2
     assert (res / "figures" / "comparison.png").is_file() and (res / "figures" / "gallery.png").is_file()
     # the human maps are the published files as they are (a greyscale PNG is its grey levels)
     png = np.asarray(Image.open(tmp / "osf" / "ptsvm" / "meaning_maps" / "scene_01.png"), dtype=np.float64)
@@ -131,12 +132,12 @@ def test_all_model_is_a_self_describing_release(trained):
     res = Path(cfg["results"])
     release = res / "models" / "all" / "release"
     card = json.loads((release / "meaningmaps_card.json").read_text())
-    assert card["fold"] == "all" and card["trained_scenes"] == ["scene_01", "scene_02", "scene_03"]
+    assert card["fold"] == "all" and card["trained_scenes"] == ["scene_01", "scene_02"]
     assert (card["base_model"], card["prompt_mode"], card["image_aspect"]) == (cfg["model"]["base"], "llava_v1", "pad")
     assert card["labels"] == {"from": "human", "rule": "nearest"} and [s["name"] for s in card["scales"]] == ["fine", "coarse"]
     summary = pd.read_csv(res / "evaluation" / "summary.csv").set_index("source")
     cv = card["cross_validation"]
-    assert cv["scheme"] == "kfold" and cv["n_scenes"] == 3
+    assert cv["scheme"] == "kfold" and cv["n_scenes"] == 2
     assert cv["mean_r"] == pytest.approx(summary.loc["finetuned", "mean_r"])
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json"):
         assert (release / name).is_file()
