@@ -234,8 +234,9 @@ def heldout_inputs(wildcards):
 
 def view_settings():
     """How the model views are made and prompted: what a trained model's card must agree with."""
-    return dict(prompt_mode=MODEL["prompt"], image_aspect=MODEL["image_aspect"], pad_fill=MODEL["pad_fill"],
-                background=MODEL["background"])
+    from meaningmaps.model_card import view_settings as settings_of
+
+    return settings_of(config)
 
 
 if TRAINED_SOURCES and RATING_SCHEME == ALL and DS.get("fixations"):
@@ -259,10 +260,6 @@ def model_record(wildcards):
     """What the model card of a fold's model records besides the run itself."""
     return dict(view_settings(), fold=wildcards.fold, scheme=MODEL["scheme"], labels=MODEL["labels"],
                 scales=SPECS)
-
-
-def scene_model_inputs(wildcards):
-    return dict(views=f"{R}/qa/images/{wildcards.scene}", patches=f"{R}/patches/{wildcards.scene}")
 
 
 # ---- compute needs: every rule's threads: and resources: (the profiles add only site settings) ----

@@ -21,6 +21,7 @@ from .atomic import save_npy
 from .config import scale_specs
 from .errors import InputError
 from .images import IMAGE_SUFFIXES
+from .model_card import view_settings
 
 
 @dataclass
@@ -30,13 +31,6 @@ class MappedImage:
     png: Path
     seconds: float
     patches: int
-
-
-def view_settings(config: dict) -> dict:
-    """The config's view and prompt settings, as a trained model's card records them."""
-    m = config["model"]
-    return dict(prompt_mode=m["prompt"], image_aspect=m["image_aspect"], pad_fill=m["pad_fill"],
-                background=m["background"])
 
 
 def check_images(images) -> list[Path]:

@@ -22,6 +22,14 @@ MUST_AGREE = {"prompt_mode": "model.prompt", "prompt": "qa/prompt.txt (model.pro
               "image_aspect": "model.image_aspect", "pad_fill": "model.pad_fill", "background": "model.background"}
 
 
+def view_settings(config: dict) -> dict:
+    """A config's view and prompt settings, as a trained model's card records them (the keys of
+    :data:`MUST_AGREE` that the config decides; the prompt text itself comes from qa/prompt.txt)."""
+    m = config["model"]
+    return dict(prompt_mode=m["prompt"], image_aspect=m["image_aspect"], pad_fill=m["pad_fill"],
+                background=m["background"])
+
+
 def write_card(folder, card: dict) -> Path:
     path = Path(folder) / CARD_NAME
     save_text(path, json.dumps({"format": CARD_FORMAT, **card}, indent=1, sort_keys=False) + "\n")
