@@ -11,7 +11,12 @@ from snakemake.utils import min_version, validate
 
 min_version("9.1")  # workflow.subprocess_exec (rules/common.smk)
 
+# The package's source: importable here and in every job's scripts (they inherit PYTHONPATH: a
+# local job, a SLURM job, a conda environment), with or without the package installed.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from meaningmaps.workflow.rule_support import share_import_path  # noqa: E402
+
+share_import_path(Path(workflow.basedir) / "src")
 from meaningmaps.config import (  # noqa: E402
     SCHEMA_PATH,
     apply_finetune_recipe,
@@ -19,8 +24,8 @@ from meaningmaps.config import (  # noqa: E402
     scale_specs,
     validate_config,
 )
-from meaningmaps.dataset import SCENE_PATTERN, discover  # noqa: E402
-from meaningmaps.folds import ALL, model_folds, rating_fold, rating_folds, rating_scheme, schemes  # noqa: E402
+from meaningmaps.data.dataset import SCENE_PATTERN, discover  # noqa: E402
+from meaningmaps.model.splits import ALL, model_folds, rating_fold, rating_folds, rating_scheme, schemes  # noqa: E402
 
 
 # The real study's config.yaml is the default; a --configfile replaces it rather than being

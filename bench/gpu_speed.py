@@ -94,7 +94,7 @@ def section_matmul(device):
 
 
 def section_score(model, processor, n_params, a):
-    from meaningmaps.answer_scoring import (
+    from meaningmaps.model.answer_scoring import (
         _preprocess,
         _score_batch,
         _to_device,
@@ -102,7 +102,7 @@ def section_score(model, processor, n_params, a):
         continuation_groups,
         score_answers,
     )
-    from meaningmaps.prompting import prompt_text
+    from meaningmaps.model.prompting import prompt_text
 
     images = random_patches(a.score_patches, seed=1)
     prompt = prompt_text(processor)
@@ -140,7 +140,7 @@ def section_score(model, processor, n_params, a):
 
 
 def section_paper_loop(model, processor, a, n_params, tokens):
-    from meaningmaps.answer_scoring import generate_answers
+    from meaningmaps.model.answer_scoring import generate_answers
 
     images = random_patches(a.gen_patches, seed=2)
     generate_answers(model, processor, images[:1], max_new_tokens=4, min_new_tokens=4)  # warm-up
@@ -151,7 +151,7 @@ def section_paper_loop(model, processor, a, n_params, tokens):
 
 
 def section_probe(model, processor, a):
-    from meaningmaps.probe import patch_features
+    from meaningmaps.model.probe import patch_features
 
     images = random_patches(a.probe_patches, seed=3)
     patch_features(model, processor, images[:64], batch_size=64)
@@ -164,9 +164,9 @@ def section_probe(model, processor, a):
 def section_train(model, processor, n_params, a, peak_flops):
     from transformers import TrainerCallback
 
-    from meaningmaps.finetune import FinetuneSpec, PatchRatingDataset, train
-    from meaningmaps.prompting import CATEGORIES
-    from meaningmaps.qa_jsonl import make_record, write_jsonl
+    from meaningmaps.model.finetune import FinetuneSpec, PatchRatingDataset, train
+    from meaningmaps.model.prompting import CATEGORIES
+    from meaningmaps.model.qa_jsonl import make_record, write_jsonl
 
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
     (work / "images" / "s").mkdir(parents=True)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/input_checks.py [--scenes 40] [--distinct 4] [--cores 2] [--json out.json]
 
 The study: images (JPEG), toolkit rating matrices (.mat, 300 fine + 108 coarse patches, 3 raters),
-one salience map per scene (PNG) and a fixation CSV, as meaningmaps.demo makes them at 1024 x 768.
+one salience map per scene (PNG) and a fixation CSV, as meaningmaps.data.demo makes them at 1024 x 768.
 ``--distinct`` scenes are drawn and copied under the other names (a check costs the same on a copy;
 drawing 40 scenes takes ~7 min). Not timed: making the study.
 
@@ -34,9 +34,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from meaningmaps import input_checks  # noqa: E402
-from meaningmaps.demo import make_demo_study  # noqa: E402
-from meaningmaps.fixations import fixation_settings  # noqa: E402
+from meaningmaps.data import input_checks  # noqa: E402
+from meaningmaps.data.demo import make_demo_study  # noqa: E402
+from meaningmaps.data.fixations import fixation_settings  # noqa: E402
 
 H, W = 768, 1024
 

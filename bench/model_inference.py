@@ -13,7 +13,7 @@ Methods, each timed on the same synthetic patch images (random RGB, the two patc
   (on ``--gen-patches`` patches: it is slow);
 * ``generate-4``: the same loop capped at 4 new tokens, a fair floor (a trained model answers
   "very low" in about 3 tokens and then stops);
-* ``score-bs<B>``: :func:`meaningmaps.answer_scoring.score_answers`, B patches per forward pass
+* ``score-bs<B>``: :func:`meaningmaps.model.answer_scoring.score_answers`, B patches per forward pass
   (one prompt pass + one pass per distinct answer prefix).
 
 Random weights never emit EOS on purpose, so generation is forced to run to its cap
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from meaningmaps.answer_scoring import answer_token_ids, generate_answers, score_answers
-from meaningmaps.prompting import prompt_text
+from meaningmaps.model.answer_scoring import answer_token_ids, generate_answers, score_answers
+from meaningmaps.model.prompting import prompt_text
 
 
 def build_random_model(a, device, dtype):
@@ -47,7 +47,7 @@ def build_random_model(a, device, dtype):
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.tiny_llava import build_processor, build_tokenizer, llava15_7b_config, llava_config
+    from meaningmaps.model.tiny_llava import build_processor, build_tokenizer, llava15_7b_config, llava_config
 
     tokenizer = build_tokenizer()
     image_id = tokenizer.convert_tokens_to_ids("<image>")
@@ -83,7 +83,7 @@ def build_random_model(a, device, dtype):
 def load_saved_model(path, device, dtype):
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.model_loading import load_processor
+    from meaningmaps.model.model_loading import load_processor
 
     processor = load_processor(path)
     model = LlavaForConditionalGeneration.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
@@ -159,7 +159,7 @@ def main(argv=None):
     import torch
     import transformers
 
-    from meaningmaps.model_loading import pick_device, pick_dtype
+    from meaningmaps.model.model_loading import pick_device, pick_dtype
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -191,7 +191,7 @@ def main(argv=None):
         subset = images[:n]
         kw = dict(max_new_tokens=cap, min_new_tokens=cap, batch_size=1)
         record(f"generate-{cap}", n, lambda s=subset, kw=kw: generate_answers(model, processor, s, **kw),
-               warmup=lambda kw=kw: generate_answers(model, processor, images[:1], **{**kw, "max_new_tokens": min(
+               warmup=lambda kw=kw, cap=cap: generate_answers(model, processor, images[:1], **{**kw, "max_new_tokens": min(
                    cap, 8), "min_new_tokens": min(cap, 8)}),
                new_tokens=cap, batch_size=1)
     for bs in a.batch_sizes:

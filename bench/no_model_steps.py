@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from meaningmaps.attention import attention_map
-from meaningmaps.evaluation import score_scene, summarize
-from meaningmaps.map_sources import center_map
-from meaningmaps.meaning_map import meaning_map
-from meaningmaps.patch_files import write_scene_patches
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec
+from meaningmaps.evaluation.scores import score_scene, summarize
+from meaningmaps.maps.attention import attention_map
+from meaningmaps.maps.center_bias import center_bias_map
+from meaningmaps.maps.meaning_map import meaning_map
+from meaningmaps.maps.patch_files import write_scene_patches
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
 
 SPECS = [ScaleSpec("fine", 300, 87), ScaleSpec("coarse", 108, 205)]
 H, W = 768, 1024
@@ -37,7 +37,7 @@ H, W = 768, 1024
 
 def make_inputs(root: Path, i: int) -> str:
     """One synthetic scene: image, per-patch ratings (3 raters), 65 x 14 fixations."""
-    from meaningmaps.demo import render_scene
+    from meaningmaps.data.demo import render_scene
 
     rng = np.random.default_rng([7, i])
     scene = f"scene_{i:02d}"
@@ -67,7 +67,7 @@ def maps_step(args):
     root, scene = args
     frame = pd.read_csv(root / f"{scene}.ratings.csv")
     np.save(root / f"{scene}.human.npy", meaning_map(frame, PatchGrid(H, W, SPECS), 10).astype(np.float32))
-    np.save(root / f"{scene}.center.npy", center_map((H, W), 0.25).astype(np.float32))
+    np.save(root / f"{scene}.center.npy", center_bias_map(H, W, 0.25).astype(np.float32))
 
 
 def attention_step(args):

@@ -1,23 +1,23 @@
 # Attention maps: fixation map smoothed with Torralba's antonioGaussian (MIT saliency benchmark).
-# Module: src/meaningmaps/attention.py (with fixations.py)
+# Module: src/meaningmaps/maps/attention.py (with fixations.py)
 
 
 rule attention:
     input:
-        fixations=lambda wc: STUDY().fixations,
+        fixations=lambda wc: study().fixations,
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/attention/{{scene}}.npy",
         png=f"{R}/attention/{{scene}}.png",
     params:
-        content=lambda wc: content_digest(STUDY().fixations),
+        content=lambda wc: content_digest(study().fixations),
         size=scene_size,
         fc=config["attention"]["fc"],
         weight=config["attention"]["weight"],
         wrap=config["attention"]["wrap"],
         outside=config["dataset"]["fixations_outside"],
         # dataset.fixation_csv and attention.fixation_numbers, the CSV origin decided once for the file
-        settings=lambda wc: STUDY().fixation_settings,
+        settings=lambda wc: study().fixation_settings,
     threads: 1
     resources:
         **LIGHT,

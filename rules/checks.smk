@@ -1,5 +1,5 @@
 # Input check: every input file of the study checked up front, with the loaders of the jobs it
-# feeds, before any scene's chain starts. Module: src/meaningmaps/input_checks.py
+# feeds, before any scene's chain starts. Module: src/meaningmaps/data/input_checks.py
 #
 # check_scene (one job per scene): the scene's image, ratings and maps; records their problems
 # instead of failing, so that every scene is checked. check_inputs (a local checkpoint): every
@@ -38,14 +38,14 @@ rule check_scene:
 checkpoint check_inputs:
     input:
         scenes=scene_check_reports,
-        fixations=lambda wc: [str(STUDY().fixations)] if STUDY().fixations else [],
+        fixations=lambda wc: [str(study().fixations)] if study().fixations else [],
     output:
         INPUTS_REPORT,
     params:
-        content=lambda wc: content_digest(STUDY().fixations) if STUDY().fixations else None,
-        sizes=lambda wc: {s: list(STUDY().sizes[s]) for s in STUDY().scenes},
+        content=lambda wc: content_digest(study().fixations) if study().fixations else None,
+        sizes=lambda wc: {s: list(study().sizes[s]) for s in study().scenes},
         outside=config["dataset"]["fixations_outside"],
-        settings=lambda wc: STUDY().fixation_settings,
+        settings=lambda wc: study().fixation_settings,
     threads: 1
     resources:
         **LIGHT,

@@ -2,10 +2,12 @@
 # Every rule that reads a study file has the file's content digest among its params
 # (meaningmaps.atomic.content_digest): Snakemake reruns a job whose params changed, so a corrected
 # file copied in with an older modification time (cp -p, rsync -a, unzip) still reruns its jobs.
+import functools
+
 from meaningmaps.atomic import content_digest  # noqa: E402
 from meaningmaps.config import config_source  # noqa: E402
 from meaningmaps.errors import InputError  # noqa: E402
-from meaningmaps.shards import SHARD_PATTERN, assign_shards, model_of, shard_of  # noqa: E402
+from meaningmaps.workflow.shards import SHARD_PATTERN, assign_shards, model_of, shard_of  # noqa: E402
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
 # The model sources (base, finetuned, probe) write per-patch ratings like the human raters.
@@ -15,7 +17,7 @@ RATING_SOURCES = (["human"] if DS.get("ratings") else []) + MODEL_SOURCES
 EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
 # Centre-bias sources: the Gaussian `center` and `center_empirical` (other scenes' fixations).
 # Reference source and semipartial pairs: as set, else defaults among the sources that exist.
-from meaningmaps.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources  # noqa: E402
+from meaningmaps.workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources  # noqa: E402
 
 CENTER_SOURCES = center_sources(config["evaluation"], bool(DS.get("fixations")))
 MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
@@ -35,67 +37,59 @@ wildcard_constraints:
     shard=SHARD_PATTERN,
 
 
-_study = []
-
-
-def STUDY():
+@functools.cache
+def study():
     """The study's scenes and files, discovered once (after the download, when there is one)."""
     if DOWNLOAD:
-        checkpoints.download.get()
-    if not _study:
-        _study.append(discover(config))
-    return _study[0]
+        checkpoints.download.get()  # not done yet: raises, and nothing is cached
+    return discover(config)
 
 
 def scene_size(wildcards):
-    return list(STUDY().sizes[wildcards.scene])
+    return list(study().sizes[wildcards.scene])
 
 
-_folds = []
-
-
-def FOLDS():
+@functools.cache
+def folds():
     """fold name -> (training scenes, held-out scenes) of every model.scheme listed: fold0..fold<k-1>
     (kfold), "paper" (70/30), "all" (every scene, nothing held out)."""
-    if not _folds:
-        _folds.append(model_folds(STUDY().scenes, MODEL))
-    return _folds[0]
+    return model_folds(study().scenes, MODEL)
 
 
 def rating_fold_of(scene):
     """The fold whose model never saw this scene (the one that rates it); "all" under scheme all alone."""
-    return rating_fold(rating_folds(FOLDS(), MODEL), scene, RATING_SCHEME)
+    return rating_fold(rating_folds(folds(), MODEL), scene, RATING_SCHEME)
 
 
 def fold_of(wildcards):
     return rating_fold_of(wildcards.scene)
 
 
-def EVAL_SCENES():
+def eval_scenes():
     """Scenes that get maps and scores: all, or the paper split's test scenes (scheme: paper)."""
     if TRAINED_SOURCES and RATING_SCHEME == "paper":
-        return FOLDS()["paper"][1]
-    return STUDY().scenes
+        return folds()["paper"][1]
+    return study().scenes
 
 
 def all_targets(wildcards):
-    study = STUDY()
-    scenes = EVAL_SCENES()
+    st = study()
+    scenes = eval_scenes()
     targets = []
-    if study.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
+    if st.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
     per_scene = [s for s in RATING_SOURCES if s not in ("base", "finetuned")]  # those two: in shards
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=per_scene, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
     if "finetuned" in TRAINED_SOURCES:
-        targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(FOLDS()))
+        targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(folds()))
         if ALL in SCHEMES:
             targets.append(f"{R}/models/all/release")  # the model to share and to map new scenes with
     if "probe" in TRAINED_SOURCES and ALL in SCHEMES:
         targets.append(f"{R}/probe/all/ridge.npz")
-    if study.fixations is None and MAP_SOURCES:  # no evaluation: the maps and their gallery
+    if st.fixations is None and MAP_SOURCES:  # no evaluation: the maps and their gallery
         targets.append(f"{R}/figures/gallery.png")
-    if study.fixations is not None:
+    if st.fixations is not None:
         targets += expand(f"{R}/attention/{{scene}}.npy", scene=scenes)
         if MAP_SOURCES:
             targets += [f"{R}/evaluation/scores.csv", f"{R}/evaluation/summary.csv",
@@ -106,9 +100,9 @@ def all_targets(wildcards):
     return targets
 
 
-def GALLERY_SCENES():
+def gallery_scenes():
     """The scenes of the gallery of a study without fixations: the first figures.gallery_scenes."""
-    return STUDY().scenes[: config["figures"]["gallery_scenes"]]
+    return study().scenes[: config["figures"]["gallery_scenes"]]
 
 
 # ---- the model steps (rules/model.smk, qa.smk, finetune.smk, inference.smk) ----
@@ -141,35 +135,31 @@ ADAPTER_ON_BASE = bool(FINETUNED_MODEL) or MERGE_IN_MEMORY  # the rating jobs ne
 # load per shard: base ratings and probe features (the base model) and the finetuned ratings (one
 # model per fold, or the given one). Each scene keeps its file in its shard's folder:
 # ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz.
-_shards = {}
-
-
-def SHARDS(source):
+@functools.cache
+def scene_shards(source):
     """shard name -> scenes, for the base and finetuned ratings and the probe features."""
-    if source not in _shards:
-        if source == "base":
-            groups = {"base": EVAL_SCENES()}
-        elif source == "probe":  # features of every scene: the folds train on some, rate others
-            groups = {"base": STUDY().scenes if "probe" in TRAINED_SOURCES else EVAL_SCENES()}
-        elif FINETUNED_MODEL:
-            groups = {"given": EVAL_SCENES()}
-        else:
-            groups = {}
-            for scene in EVAL_SCENES():
-                groups.setdefault(rating_fold_of(scene), []).append(scene)
-        _shards[source] = assign_shards(groups, INFERENCE["scenes_per_job"])
-    return _shards[source]
+    if source == "base":
+        groups = {"base": eval_scenes()}
+    elif source == "probe":  # features of every scene: the folds train on some, rate others
+        groups = {"base": study().scenes if "probe" in TRAINED_SOURCES else eval_scenes()}
+    elif FINETUNED_MODEL:
+        groups = {"given": eval_scenes()}
+    else:
+        groups = {}
+        for scene in eval_scenes():
+            groups.setdefault(rating_fold_of(scene), []).append(scene)
+    return assign_shards(groups, INFERENCE["scenes_per_job"])
 
 
 def shard_scenes(source):
     """Input helper: the scenes of a job's shard."""
-    return lambda wildcards: SHARDS(source)[wildcards.shard]
+    return lambda wildcards: scene_shards(source)[wildcards.shard]
 
 
 def shard_views(source):
     """Input helper: the patch index and views of a shard's scenes."""
     def inputs(wildcards):
-        scenes = SHARDS(source)[wildcards.shard]
+        scenes = scene_shards(source)[wildcards.shard]
         return dict(views=expand(f"{R}/qa/images/{{scene}}", scene=scenes),
                     patches=expand(f"{R}/patches/{{scene}}", scene=scenes))
     return inputs
@@ -178,7 +168,7 @@ def shard_views(source):
 def ratings_input(wildcards):
     """A scene's ratings: its own CSV (human, probe), or the folder of its shard (base, finetuned)."""
     if wildcards.source in ("base", "finetuned"):
-        return f"{R}/ratings/{wildcards.source}/shards/{shard_of(SHARDS(wildcards.source), wildcards.scene)}"
+        return f"{R}/ratings/{wildcards.source}/shards/{shard_of(scene_shards(wildcards.source), wildcards.scene)}"
     return f"{R}/ratings/{wildcards.source}/{wildcards.scene}.csv"
 
 
@@ -191,7 +181,7 @@ def ratings_file(wildcards, input):
 
 def scene_shard_dir(source, folder):
     """Input helper: the shard folder that holds a scene's file (``folder``: under the results)."""
-    return lambda wildcards: f"{R}/{folder}/shards/{shard_of(SHARDS(source), wildcards.scene)}"
+    return lambda wildcards: f"{R}/{folder}/shards/{shard_of(scene_shards(source), wildcards.scene)}"
 
 
 def base_model(wildcards, input):
@@ -212,12 +202,12 @@ def label_input(wildcards):
 
 def split_jsonls(wildcards):
     """The per-scene JSONL of a fold's training or test scenes."""
-    scenes = FOLDS()[wildcards.fold][0 if wildcards.side == "train" else 1]
+    scenes = folds()[wildcards.fold][0 if wildcards.side == "train" else 1]
     return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
 
 
 def train_views(wildcards):
-    return expand(f"{R}/qa/images/{{scene}}", scene=FOLDS()[wildcards.fold][0])
+    return expand(f"{R}/qa/images/{{scene}}", scene=folds()[wildcards.fold][0])
 
 
 def heldout_inputs(wildcards):
@@ -226,7 +216,7 @@ def heldout_inputs(wildcards):
     of the data it was trained beside). The held-out views are no input of their own (a new held-out
     scene would change the input list and retrain the fold): test.jsonl is made only after its
     scenes' views (rule qa_scene takes them as input)."""
-    test = FOLDS()[wildcards.fold][1]
+    test = folds()[wildcards.fold][1]
     if not (test and MODEL["finetune"]["eval_heldout"]):
         return {}
     return dict(heldout=ancient(f"{R}/qa/splits/{wildcards.fold}/test.jsonl"))
@@ -234,7 +224,7 @@ def heldout_inputs(wildcards):
 
 def view_settings():
     """How the model views are made and prompted: what a trained model's card must agree with."""
-    from meaningmaps.model_card import view_settings as settings_of
+    from meaningmaps.model.model_card import view_settings as settings_of
 
     return settings_of(config)
 
@@ -247,11 +237,11 @@ if TRAINED_SOURCES and RATING_SCHEME == ALL and DS.get("fixations"):
                      "to share), or rate with a trained model: model.finetuned_model / model.probe_model.")
 # A given model is checked now, before any job: its kind, its card against this config, its base.
 if FINETUNED_MODEL and "finetuned" in MODEL_SOURCES:
-    from meaningmaps.trained_models import check_trained_model
+    from meaningmaps.model.trained_models import check_trained_model
 
     check_trained_model(FINETUNED_MODEL, view_settings(), BASE)
 if PROBE_MODEL and "probe" in MODEL_SOURCES:
-    from meaningmaps.probe import check_probe
+    from meaningmaps.model.probe import check_probe
 
     check_probe(PROBE_MODEL, BASE, MODEL["probe"]["pooling"])
 
@@ -302,17 +292,16 @@ MERGE_JOB = dict(mem_mb=grows(4000 if TINY_MODEL else 64000), runtime=grows(120)
 # ---- the input check (rules/checks.smk) ----
 INPUTS_REPORT = f"{R}/checks/inputs.json"  # the verdict of checkpoint check_inputs
 INPUTS_REFUSED = f"{R}/checks/refused"  # the output of refuse_inputs, which fails: never written
-_input_verdict = {}
-
-
 def input_check_passed():
     """Whether the verdict of the (finished) input check is ok; read once per file version."""
+    return _verdict_ok(Path(INPUTS_REPORT).stat().st_mtime_ns)
+
+
+@functools.cache
+def _verdict_ok(mtime_ns):
     import json
 
-    key = Path(INPUTS_REPORT).stat().st_mtime_ns
-    if key not in _input_verdict:
-        _input_verdict[key] = json.loads(Path(INPUTS_REPORT).read_text())["ok"]
-    return _input_verdict[key]
+    return json.loads(Path(INPUTS_REPORT).read_text())["ok"]
 
 
 def inputs_checked(wildcards):
@@ -338,13 +327,13 @@ def inputs_checked(wildcards):
 
 def scene_check_files(wildcards):
     """The scene's own input files (image, ratings, maps), named as rule check_scene reads them."""
-    study, scene = STUDY(), wildcards.scene
+    st, scene = study(), wildcards.scene
     files = {}
-    if scene in study.images:
-        files["image"] = str(study.images[scene])
-    if scene in study.ratings:
-        files["ratings"] = str(study.ratings[scene])
-    maps = [str(found[scene]) for _, found in sorted(study.maps.items()) if scene in found]
+    if scene in st.images:
+        files["image"] = str(st.images[scene])
+    if scene in st.ratings:
+        files["ratings"] = str(st.ratings[scene])
+    maps = [str(found[scene]) for _, found in sorted(st.maps.items()) if scene in found]
     if maps:
         files["maps"] = maps
     return files
@@ -352,17 +341,17 @@ def scene_check_files(wildcards):
 
 def scene_check_maps(wildcards):
     """{source: (path, transform, resize)} of the scene's maps (rule import_map's arguments)."""
-    from meaningmaps.input_checks import scene_map_settings
+    from meaningmaps.data.input_checks import scene_map_settings
 
-    study = STUDY()
-    return scene_map_settings(study.maps, study.map_settings, wildcards.scene)
+    st = study()
+    return scene_map_settings(st.maps, st.map_settings, wildcards.scene)
 
 
 def scene_check_reports(wildcards):
     """One check_scene report per scene that has files of its own (none: fixations only)."""
-    study = STUDY()
-    per_scene = [s for s in study.scenes if s in study.images or s in study.ratings
-                 or any(s in found for found in study.maps.values())]
+    st = study()
+    per_scene = [s for s in st.scenes if s in st.images or s in st.ratings
+                 or any(s in found for found in st.maps.values())]
     return expand(f"{R}/checks/scenes/{{scene}}.json", scene=per_scene)
 
 

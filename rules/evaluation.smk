@@ -1,7 +1,7 @@
 # Evaluation: Pearson r, R^2, semipartial R^2 and the saliency benchmark's metrics of every map
 # source against attention, per scene; the noise ceiling per scene; then across scenes: means
 # with scene-bootstrap CIs, the mean ceiling and paired tests (Holm-adjusted).
-# Modules: src/meaningmaps/evaluation.py (with metrics.py, saliency_metrics.py, noise_ceiling.py,
+# Modules: src/meaningmaps/evaluation/scores.py (with metrics.py, saliency_metrics.py, noise_ceiling.py,
 # empirical_center.py, fixation_tables.py)
 
 
@@ -9,15 +9,15 @@ rule fixation_table:
     """One scene's fixations exactly as its attention map uses them (fixations.scene_fixations,
     the arguments of rule attention), for every map made from several scenes' fixations."""
     input:
-        fixations=lambda wc: STUDY().fixations,
+        fixations=lambda wc: study().fixations,
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         f"{R}/fixations/{{scene}}.csv",
     params:
-        content=lambda wc: content_digest(STUDY().fixations),
+        content=lambda wc: content_digest(study().fixations),
         size=scene_size,
         outside=config["dataset"]["fixations_outside"],
-        settings=lambda wc: STUDY().fixation_settings,
+        settings=lambda wc: study().fixation_settings,
     threads: 1
     resources:
         **LIGHT,
@@ -56,17 +56,17 @@ rule noise_ceiling:
 rule score_scene:
     input:
         attention=f"{R}/attention/{{scene}}.npy",
-        maps=expand(f"{R}/maps/{{source}}/{{{{scene}}}}.npy", source=MAP_SOURCES),
-        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=STUDY().scenes),
+        maps=expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, allow_missing=True),
+        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=study().scenes),
         # the information-gain baseline, the empirical centre bias (none in a one-scene study)
-        baseline=lambda wc: [f"{R}/maps/center_empirical/{wc.scene}.npy"] if len(STUDY().scenes) > 1 else [],
+        baseline=lambda wc: [f"{R}/maps/center_empirical/{wc.scene}.npy"] if len(study().scenes) > 1 else [],
     output:
         f"{R}/evaluation/scenes/{{scene}}.csv",
     params:
         sources=MAP_SOURCES,
         semipartial=SEMIPARTIAL,
-        scenes=lambda wc: STUDY().scenes,
-        sizes=lambda wc: {s: list(v) for s, v in STUDY().sizes.items()},
+        scenes=lambda wc: study().scenes,
+        sizes=lambda wc: {s: list(v) for s, v in study().sizes.items()},
         auc=config["evaluation"]["auc_shuffled"],
         seed=config["evaluation"]["seed"],
     threads: 1
@@ -82,8 +82,8 @@ rule score_scene:
 
 rule evaluate:
     input:
-        scenes=lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=EVAL_SCENES()),
-        ceiling=lambda wc: expand(f"{R}/evaluation/ceiling/{{scene}}.csv", scene=EVAL_SCENES()),
+        scenes=lambda wc: expand(f"{R}/evaluation/scenes/{{scene}}.csv", scene=eval_scenes()),
+        ceiling=lambda wc: expand(f"{R}/evaluation/ceiling/{{scene}}.csv", scene=eval_scenes()),
     output:
         scores=report(f"{R}/evaluation/scores.csv", category="Evaluation", caption="../report/scores.rst"),
         summary=report(f"{R}/evaluation/summary.csv", category="Evaluation", caption="../report/summary.rst"),

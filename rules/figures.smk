@@ -1,5 +1,5 @@
 # The comparison and summary figures (final targets) and a gallery of scenes, hooked into
-# `snakemake --report`. Module: src/meaningmaps/figures.py
+# `snakemake --report`. Module: src/meaningmaps/evaluation/figures.py
 
 
 if DS.get("fixations"):
@@ -12,8 +12,8 @@ rule figures:
     input:
         scores=f"{R}/evaluation/scores.csv",
         summary=f"{R}/evaluation/summary.csv",
-        attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=EVAL_SCENES()),
-        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=EVAL_SCENES()),
+        attention=lambda wc: expand(f"{R}/attention/{{scene}}.npy", scene=eval_scenes()),
+        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=eval_scenes()),
     output:
         png=report(f"{R}/figures/comparison.png", category="Figures", caption="../report/comparison.rst"),
         pdf=f"{R}/figures/comparison.pdf",
@@ -21,12 +21,12 @@ rule figures:
         summary_pdf=f"{R}/figures/summary.pdf",
         gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
     params:
-        content=lambda wc: {s: content_digest(p) for s, p in STUDY().images.items()},
+        content=lambda wc: {s: content_digest(p) for s, p in study().images.items()},
         sources=MAP_SOURCES,
-        images=lambda wc: {s: str(p) for s, p in STUDY().images.items()},
+        images=lambda wc: {s: str(p) for s, p in study().images.items()},
         reference=REFERENCE,
         n_gallery=config["figures"]["gallery_scenes"],
-        scenes=lambda wc: EVAL_SCENES(),
+        scenes=lambda wc: eval_scenes(),
     threads: 1
     resources:
         **LIGHT,
@@ -43,14 +43,14 @@ rule map_gallery:
     """A study without fixations (no evaluation): scene image | the map of each source, for the first
     figures.gallery_scenes scenes."""
     input:
-        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=GALLERY_SCENES()),
+        maps=lambda wc: expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=gallery_scenes()),
     output:
         gallery=report(f"{R}/figures/gallery.png", category="Figures", caption="../report/gallery.rst"),
     params:
-        content=lambda wc: {s: content_digest(STUDY().images[s]) for s in GALLERY_SCENES() if s in STUDY().images},
+        content=lambda wc: {s: content_digest(study().images[s]) for s in gallery_scenes() if s in study().images},
         sources=MAP_SOURCES,
-        images=lambda wc: {s: str(STUDY().images[s]) for s in GALLERY_SCENES() if s in STUDY().images},
-        scenes=lambda wc: GALLERY_SCENES(),
+        images=lambda wc: {s: str(study().images[s]) for s in gallery_scenes() if s in study().images},
+        scenes=lambda wc: gallery_scenes(),
     threads: 1
     resources:
         **LIGHT,

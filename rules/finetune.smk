@@ -1,5 +1,5 @@
 # LoRA fine-tuning (HF Trainer + DeepSpeed) of one fold's model, then a standalone merged model.
-# Modules: src/meaningmaps/finetune.py (worker), finetune_launch.py (torchrun/srun), model_release.py,
+# Modules: src/meaningmaps/model/finetune.py (worker), finetune_launch.py (torchrun/srun), model_release.py,
 # finetune_settings.py (model.finetune, from the config schema), finetune_checkpoints.py, merge.py
 # Checkpoints live in models/<fold>/checkpoints/<run digest> (not an output): a killed job resumes
 # from the latest one; a run whose training data (content), prompt, settings or base model differ

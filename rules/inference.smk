@@ -4,7 +4,7 @@
 #   finetuned  each scene rated by the merged model of the fold that held it out (or model.finetuned_model)
 #   probe      ridge regression from the frozen vision tower's pooled patch features (same folds,
 #              or model.probe_model)
-# Modules: src/meaningmaps/model_ratings.py (answer_scoring.py), trained_models.py, probe.py
+# Modules: src/meaningmaps/model/model_ratings.py (answer_scoring.py), trained_models.py, probe.py
 
 
 rule base_ratings:
@@ -96,16 +96,16 @@ rule probe_fit:
     """Ridge regression (alpha by generalised cross-validation) on one fold's training scenes; the
     saved probe records its base model and pooling (model.probe_model checks them)."""
     input:
-        features=lambda wc: sorted({f"{R}/probe/features/shards/{shard_of(SHARDS('probe'), s)}" for s in FOLDS()[wc.fold][0]}),
-        labels=lambda wc: expand(f"{R}/qa/labels/{{scene}}.csv", scene=FOLDS()[wc.fold][0]),
+        features=lambda wc: sorted({f"{R}/probe/features/shards/{shard_of(scene_shards('probe'), s)}" for s in folds()[wc.fold][0]}),
+        labels=lambda wc: expand(f"{R}/qa/labels/{{scene}}.csv", scene=folds()[wc.fold][0]),
         base=BASE_INPUT,
     output:
         f"{R}/probe/{{fold}}/ridge.npz",
     params:
         model=base_model,
         settings=MODEL["probe"],
-        feature_files=lambda wc: [f"{R}/probe/features/shards/{shard_of(SHARDS('probe'), s)}/{s}.npz"
-                                  for s in FOLDS()[wc.fold][0]],  # in the order of the labels
+        feature_files=lambda wc: [f"{R}/probe/features/shards/{shard_of(scene_shards('probe'), s)}/{s}.npz"
+                                  for s in folds()[wc.fold][0]],  # in the order of the labels
     threads: 4
     resources:
         mem_mb=grows(16000), runtime=grows(60), gpu=0,

@@ -1,5 +1,5 @@
 # Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
-# Module: src/meaningmaps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py,
+# Module: src/meaningmaps/maps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py,
 # empirical_center.py)
 
 
@@ -35,7 +35,7 @@ rule import_map:
     variable names): exponentiated (transform: exp) and resampled (resize: true) as its source says,
     checked for size, NaN, constancy and a log density's look."""
     input:
-        map=lambda wc: STUDY().maps[wc.source][wc.scene],
+        map=lambda wc: study().maps[wc.source][wc.scene],
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
@@ -43,11 +43,11 @@ rule import_map:
     wildcard_constraints:
         source=one_of(EXTERNAL_SOURCES),
     params:
-        content=lambda wc: content_digest(STUDY().maps[wc.source][wc.scene]),
+        content=lambda wc: content_digest(study().maps[wc.source][wc.scene]),
         size=scene_size,
-        transform=lambda wc: STUDY().map_settings[wc.source]["transform"],
-        resize=lambda wc: STUDY().map_settings[wc.source]["resize"],
-        variable=lambda wc: STUDY().map_settings[wc.source]["variable"],
+        transform=lambda wc: study().map_settings[wc.source]["transform"],
+        resize=lambda wc: study().map_settings[wc.source]["resize"],
+        variable=lambda wc: study().map_settings[wc.source]["variable"],
     threads: 1
     resources:
         **LIGHT,
@@ -82,13 +82,13 @@ rule center_empirical:
     """The empirical centre bias: the attention map of every other scene's fixations (leave one
     scene out; same fc/weight/wrap as rule attention). Also the information-gain baseline."""
     input:
-        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=[s for s in STUDY().scenes if s != wc.scene]),
+        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=[s for s in study().scenes if s != wc.scene]),
     output:
         npy=f"{R}/maps/center_empirical/{{scene}}.npy",
         png=f"{R}/maps/center_empirical/{{scene}}.png",
     params:
-        others=lambda wc: [s for s in STUDY().scenes if s != wc.scene],
-        sizes=lambda wc: {s: list(v) for s, v in STUDY().sizes.items()},
+        others=lambda wc: [s for s in study().scenes if s != wc.scene],
+        sizes=lambda wc: {s: list(v) for s, v in study().sizes.items()},
         fc=config["attention"]["fc"],
         weight=config["attention"]["weight"],
         wrap=config["attention"]["wrap"],

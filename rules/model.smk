@@ -1,10 +1,10 @@
 # The base model: a hub id or a local folder (config model.base), or a tiny random LLaVA that
 # this rule writes there for the offline demo and tests (config model.build_tiny; with
 # model.build_tiny.tokenizer it has LLaVA-1.5's own text vocabulary).
-# Module: src/meaningmaps/tiny_llava.py (and model_loading.py for the checks every model job makes)
+# Module: src/meaningmaps/model/tiny_llava.py (and model_loading.py for the checks every model job makes)
 
 if MODEL_SOURCES and MODEL["build_tiny"]:
-    from meaningmaps.tiny_llava import tokenizer_file
+    from meaningmaps.model.tiny_llava import tokenizer_file
 
     TINY = MODEL["build_tiny"]
     # The tokenizer file is an input (a changed file rebuilds the model); a wrong path fails here,

@@ -1,15 +1,15 @@
 # Patch grid: the Hayes toolkit's fine and coarse circular patches of one scene, as RGBA PNGs.
-# Module: src/meaningmaps/patch_grid.py (grid, masks) and patch_files.py (writing).
+# Module: src/meaningmaps/maps/patch_grid.py (grid, masks) and patch_files.py (writing).
 
 
 rule patches:
     input:
-        image=lambda wc: STUDY().images[wc.scene],
+        image=lambda wc: study().images[wc.scene],
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         directory(f"{R}/patches/{{scene}}"),
     params:
-        content=lambda wc: content_digest(STUDY().images[wc.scene]),
+        content=lambda wc: content_digest(study().images[wc.scene]),
         specs=SPECS,
         compress_level=config["patches"]["png_compress_level"],
     threads: 1

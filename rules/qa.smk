@@ -1,5 +1,5 @@
 # Question-answer data: the patch as the model sees it, its label, and the JSONL the model trains on.
-# Modules: src/meaningmaps/qa_jsonl.py (views, JSONL), labels.py (labels), folds.py + splits.py (splits)
+# Modules: src/meaningmaps/model/qa_jsonl.py (views, JSONL), labels.py (labels), folds.py + splits.py (splits)
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 
@@ -57,12 +57,11 @@ rule qa_scene:
 
 
 rule qa_split:
-    """A fold's training or test set, in the LLaVA conversation and the HF messages formats."""
+    """A fold's training or test set (LLaVA conversation format). The test side feeds the held-out loss."""
     input:
         split_jsonls,
     output:
-        llava=f"{R}/qa/splits/{{fold}}/{{side}}.jsonl",
-        hf=f"{R}/qa/splits/{{fold}}/{{side}}.hf.jsonl",
+        f"{R}/qa/splits/{{fold}}/{{side}}.jsonl",
     wildcard_constraints:
         side="train|test",
     threads: 1

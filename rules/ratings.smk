@@ -1,15 +1,15 @@
 # Human per-patch ratings: recovered exactly from a toolkit rating matrix, or checked from a CSV.
-# Module: src/meaningmaps/human_ratings.py (with rating_matrix.py)
+# Module: src/meaningmaps/data/human_ratings.py (with rating_matrix.py)
 
 
 rule human_ratings:
     input:
-        ratings=lambda wc: STUDY().ratings[wc.scene],
+        ratings=lambda wc: study().ratings[wc.scene],
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         f"{R}/ratings/human/{{scene}}.csv",
     params:
-        content=lambda wc: content_digest(STUDY().ratings[wc.scene]),
+        content=lambda wc: content_digest(study().ratings[wc.scene]),
         specs=SPECS,
         size=scene_size,
     threads: 1

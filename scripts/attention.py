@@ -1,19 +1,15 @@
 """Rule attention: one scene's attention map from the fixations (antonioGaussian smoothing)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
 
-import numpy as np  # noqa: E402
+from meaningmaps.atomic import save_npy
+from meaningmaps.data.fixations import scene_fixations
+from meaningmaps.evaluation.figures import save_map_preview
+from meaningmaps.maps.attention import attention_map
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_npy  # noqa: E402
-from meaningmaps.attention import attention_map  # noqa: E402
-from meaningmaps.figures import save_map_preview  # noqa: E402
-from meaningmaps.fixations import scene_fixations  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     h, w = sm.params.size
     fix, dropped = scene_fixations(sm.input.fixations, sm.wildcards.scene, h, w, outside=sm.params.outside,
                                    settings=sm.params.settings)

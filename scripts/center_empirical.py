@@ -1,20 +1,16 @@
 """Rule center_empirical: one scene's empirical centre bias, the attention map of every other
 scene's fixations (leave one scene out)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
 
-import numpy as np  # noqa: E402
+from meaningmaps.atomic import save_npy
+from meaningmaps.data.fixation_tables import read_fixation_table
+from meaningmaps.evaluation.figures import save_map_preview
+from meaningmaps.maps.empirical_center import empirical_center_map, size_note
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_npy  # noqa: E402
-from meaningmaps.empirical_center import empirical_center_map, size_note  # noqa: E402
-from meaningmaps.figures import save_map_preview  # noqa: E402
-from meaningmaps.fixation_tables import read_fixation_table  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     scene = sm.wildcards.scene
     tables = {s: read_fixation_table(p) for s, p in zip(sm.params.others, sm.input.tables, strict=True)}
     sizes = {s: tuple(v) for s, v in sm.params.sizes.items()}

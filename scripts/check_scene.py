@@ -1,17 +1,13 @@
 """Rule check_scene: one scene's image, ratings and maps checked as their jobs will read them; the
 problems are recorded in the report (checkpoint check_inputs reports them all), not raised."""
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.atomic import save_text
+from meaningmaps.data.input_checks import check_scene_files
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_text  # noqa: E402
-from meaningmaps.input_checks import check_scene_files  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     report = check_scene_files(sm.wildcards.scene, sm.params.size, sm.params.specs,
                                image=sm.input.get("image"), ratings=sm.input.get("ratings"), maps=sm.params.maps)
     for c in report["checked"]:

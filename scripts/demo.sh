@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-[ -f demo/data/fixations.csv ] || .venv/bin/python -m meaningmaps.demo demo/data > /dev/null
+[ -f demo/data/fixations.csv ] || .venv/bin/python -m meaningmaps.data.demo demo/data > /dev/null
 .venv/bin/snakemake --cores "${CORES:-2}" --configfile demo/config.yaml "$@"
 echo "figure: demo/results/figures/comparison.png (summary: demo/results/evaluation/summary.csv)"

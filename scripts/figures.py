@@ -1,18 +1,14 @@
 """Rule figures: the comparison figure (per-scene r of each source), the summary figure (mean r
 and R^2 with CIs, noise ceiling, reference line) and the scene gallery."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from meaningmaps.evaluation.figures import comparison_figure, gallery_figure, pick_gallery_scenes, summary_figure
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.figures import comparison_figure, gallery_figure, pick_gallery_scenes, summary_figure  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     scores = pd.read_csv(sm.input.scores, dtype={"scene": str, "source": str})
     ref = sm.params.reference
     print(f"reference source: {ref}")

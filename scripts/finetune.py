@@ -1,15 +1,14 @@
 """Rule finetune: LoRA fine-tuning of one fold's model (torchrun + DeepSpeed over the job's GPUs)."""
+
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.model.finetune import FinetuneSpec
+from meaningmaps.model.finetune_launch import launch
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.finetune import FinetuneSpec  # noqa: E402
-from meaningmaps.finetune_launch import launch  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     spec = FinetuneSpec(base_model=sm.params.base, train_jsonl=sm.input.train, image_root=sm.params.image_root,
                         output_dir=sm.params.out_dir, prompt_mode=sm.params.prompt_mode,
                         prompt=Path(sm.input.prompt).read_text(), eval_jsonl=sm.input.get("heldout"),

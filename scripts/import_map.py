@@ -1,19 +1,15 @@
 """Rule import_map: a map made elsewhere, transformed/resized as its dataset.maps entry says, checked and
 stored as float32 .npy."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
 
-import numpy as np  # noqa: E402
+from meaningmaps.atomic import save_npy
+from meaningmaps.data.external_maps import imported_map
+from meaningmaps.evaluation.figures import save_map_preview
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_npy  # noqa: E402
-from meaningmaps.figures import save_map_preview  # noqa: E402
-from meaningmaps.map_sources import imported_map  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     m = imported_map(sm.input.map, tuple(sm.params.size), source=sm.wildcards.source,
                      transform=sm.params.transform, resize=sm.params.resize, variable=sm.params.variable)
     print(f"{sm.wildcards.source}/{sm.wildcards.scene}: transform {sm.params.transform or 'none (unset)'}, "

@@ -1,16 +1,12 @@
 """Rule map_gallery: scene image | each source's map, for a study without fixations."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
 
-import numpy as np  # noqa: E402
+from meaningmaps.evaluation.figures import gallery_figure
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.figures import gallery_figure  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     scenes, sources = list(sm.params.scenes), list(sm.params.sources)
     maps = {(src, sc): sm.input.maps[j * len(scenes) + i]  # expand(): sources outer, scenes inner
             for j, src in enumerate(sources) for i, sc in enumerate(scenes)}

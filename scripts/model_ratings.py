@@ -1,20 +1,17 @@
 """Rules base_ratings / finetuned_ratings: a shard of scenes rated by a LLaVA model, loaded once;
 one ratings CSV per scene in the shard's folder."""
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.atomic import atomic_dir
+from meaningmaps.model.model_card import check_card
+from meaningmaps.model.model_loading import load_llava
+from meaningmaps.model.model_ratings import rate_scene
+from meaningmaps.model.trained_models import load_trained
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import atomic_dir  # noqa: E402
-from meaningmaps.model_card import check_card  # noqa: E402
-from meaningmaps.model_loading import load_llava  # noqa: E402
-from meaningmaps.model_ratings import rate_scene  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-from meaningmaps.trained_models import load_trained  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     s = sm.params.settings
     prompt = Path(sm.input.prompt).read_text()
     scenes = list(sm.params.scenes)

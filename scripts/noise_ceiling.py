@@ -1,18 +1,14 @@
 """Rule noise_ceiling: one scene's split-half attention-map r and its Spearman-Brown ceiling."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import pandas as pd
 
-import pandas as pd  # noqa: E402
+from meaningmaps.atomic import save_csv
+from meaningmaps.data.fixation_tables import read_fixation_table
+from meaningmaps.evaluation.noise_ceiling import CEILING_COLUMNS, scene_ceiling
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_csv  # noqa: E402
-from meaningmaps.fixation_tables import read_fixation_table  # noqa: E402
-from meaningmaps.noise_ceiling import CEILING_COLUMNS, scene_ceiling  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     h, w = sm.params.size
     fix = read_fixation_table(sm.input[0])
     row = scene_ceiling(fix, sm.wildcards.scene, h, w, fc=sm.params.fc, weight=sm.params.weight,

@@ -1,14 +1,10 @@
 """Rule patch_views: every patch of one scene as the model sees it (composited, padded to square under pad)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.model.qa_jsonl import resolve_pad_fill, write_scene_views
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.qa_jsonl import resolve_pad_fill, write_scene_views  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     aspect, pad_fill = sm.params.aspect, sm.params.pad_fill
     fill = resolve_pad_fill(aspect, pad_fill, sm.params.model)
     index = write_scene_views(sm.input.patches, sm.output[0], sm.params.background, aspect=aspect, fill=fill)

@@ -1,22 +1,19 @@
 """Rule probe_features: frozen vision-tower features (pooled) of every patch view of a shard of
 scenes, the model loaded once; one .npz per scene in the shard's folder."""
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
+import pandas as pd
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from PIL import Image  # noqa: E402
+from meaningmaps.atomic import atomic_dir
+from meaningmaps.errors import InputError
+from meaningmaps.model.model_loading import load_llava
+from meaningmaps.model.probe import patch_features
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import atomic_dir  # noqa: E402
-from meaningmaps.errors import InputError  # noqa: E402
-from meaningmaps.model_loading import load_llava  # noqa: E402
-from meaningmaps.probe import patch_features  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     jobs = []
     for scene, views, patches in zip(sm.params.scenes, sm.input.views, sm.input.patches, strict=True):
         index = pd.read_csv(Path(patches) / "index.csv")

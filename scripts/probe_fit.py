@@ -1,15 +1,11 @@
 """Rule probe_fit: ridge regression from patch features to human ratings on one fold's scenes."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.model.probe import fit_ridge, probe_training_set
+from meaningmaps.model.trained_models import base_fingerprint
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.probe import fit_ridge, probe_training_set  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-from meaningmaps.trained_models import base_fingerprint  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     X, y = probe_training_set(list(sm.params.feature_files), list(sm.input.labels))
     ridge = fit_ridge(X, y, alphas=tuple(sm.params.settings["alphas"]))
     # What the features were made with: a saved probe is only used on the same (model.probe_model).

@@ -1,18 +1,14 @@
 """Rule prompt: the exact prompt text (with its image placeholder) that training and rating use,
 checked to tokenize as the original LLaVA code tokenizes it (llava_v1 mode)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+from meaningmaps.atomic import save_text
+from meaningmaps.errors import InputError
+from meaningmaps.model.model_loading import load_processor
+from meaningmaps.model.prompting import prompt_text, prompt_token_mismatch
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_text  # noqa: E402
-from meaningmaps.errors import InputError  # noqa: E402
-from meaningmaps.model_loading import load_processor  # noqa: E402
-from meaningmaps.prompting import prompt_text, prompt_token_mismatch  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     processor = load_processor(sm.params.model)
     text = prompt_text(processor, sm.params.mode)
     print(f"prompt ({sm.params.mode}): {text!r}")

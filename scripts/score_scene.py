@@ -1,19 +1,15 @@
 """Rule score_scene: every map source of one scene against its attention map and fixations."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))  # noqa: F821
+import numpy as np
 
-import numpy as np  # noqa: E402
+from meaningmaps.atomic import save_csv
+from meaningmaps.data.fixation_tables import read_fixation_table
+from meaningmaps.evaluation.scores import score_scene
+from meaningmaps.maps.empirical_center import fixated_pixels, pool_other_scenes, size_note
+from meaningmaps.workflow.rule_support import logged
 
-from meaningmaps.atomic import save_csv  # noqa: E402
-from meaningmaps.empirical_center import fixated_pixels, pool_other_scenes, size_note  # noqa: E402
-from meaningmaps.evaluation import score_scene  # noqa: E402
-from meaningmaps.fixation_tables import read_fixation_table  # noqa: E402
-from meaningmaps.rule_support import logged  # noqa: E402
-
-with logged(snakemake):  # noqa: F821
-    sm = snakemake  # noqa: F821
+with logged(snakemake):
+    sm = snakemake
     scene = sm.wildcards.scene
     attention = np.load(sm.input.attention).astype(np.float64)
     maps = {s: np.load(p).astype(np.float64) for s, p in zip(sm.params.sources, sm.input.maps, strict=True)}

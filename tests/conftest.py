@@ -13,7 +13,7 @@ HH17 = SHARED_DATA / "hh17" / "HendersonHayes17-NHB_eyetracking_data.mat"
 
 
 def demo_config(root: Path) -> dict:
-    """demo/config.yaml pointed at a demo study in ``root/data`` (``meaningmaps.demo.make_demo_study``)
+    """demo/config.yaml pointed at a demo study in ``root/data`` (``meaningmaps.data.demo.make_demo_study``)
     with results in ``root/results``, and the smaller, faster tiny model and 1 epoch that the workflow
     tests use (the plumbing, not the learning: the demo measures that)."""
     import yaml
@@ -58,7 +58,7 @@ def hh17_file():
 @pytest.fixture(scope="session")
 def tiny_llava_dir(tmp_path_factory):
     """A tiny random LLaVA on disk (built once per test session; nothing is downloaded)."""
-    from meaningmaps.tiny_llava import build_tiny_llava
+    from meaningmaps.model.tiny_llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava") / "model", seed=0)
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import functools
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
-from meaningmaps import model_ratings
-from meaningmaps.answer_scoring import (InferenceOOMError, answer_probabilities, answer_token_ids,
-                                        continuation_groups, generate_answers, score_answers)
 from meaningmaps.errors import InputError
-from meaningmaps.prompting import CATEGORIES, parse_category, prompt_text
+from meaningmaps.model import model_ratings
+from meaningmaps.model.answer_scoring import (
+    InferenceOOMError,
+    answer_probabilities,
+    answer_token_ids,
+    continuation_groups,
+    generate_answers,
+    score_answers,
+)
+from meaningmaps.model.prompting import CATEGORIES, parse_category, prompt_text
 
 TOL = 1e-4
 SIZES = [(40, 40), (80, 60), (56, 56), (30, 90), (100, 70)]  # (h, w): the processor resizes + crops each
@@ -21,7 +28,7 @@ SIZES = [(40, 40), (80, 60), (56, 56), (30, 90), (100, 70)]  # (h, w): the proce
 
 @pytest.fixture(scope="module")
 def llava(tiny_llava_dir):
-    from meaningmaps.model_loading import load_llava
+    from meaningmaps.model.model_loading import load_llava
 
     return load_llava(str(tiny_llava_dir), device="cpu", dtype="fp32")
 
@@ -305,7 +312,7 @@ def test_rate_scene_missing_image_fails_before_model_load(tmp_path, images, monk
     def no_load(*args, **kwargs):
         raise AssertionError("the model must not be loaded")
 
-    monkeypatch.setattr("meaningmaps.model_loading.load_llava", no_load)
+    monkeypatch.setattr("meaningmaps.model.model_loading.load_llava", no_load)
     with pytest.raises(InputError, match="fine_2.png"):
         model_ratings.rate_scene(tmp_path / "no-model", views, index, tmp_path / "out.csv", progress=False)
     assert not (tmp_path / "out.csv").exists()

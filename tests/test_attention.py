@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meaningmaps.attention import (
+from meaningmaps.errors import InputError
+from meaningmaps.maps.attention import (
     antonio_gaussian,
     antonio_gaussian_nowrap,
     attention_map,
@@ -16,7 +17,6 @@ from meaningmaps.attention import (
     gaussian_transfer,
     padded_size,
 )
-from meaningmaps.errors import InputError
 
 HH17 = (Path(__file__).resolve().parents[2] / "shared" / "data" / "hh17"
         / "HendersonHayes17-NHB_eyetracking_data.mat")
@@ -242,7 +242,7 @@ def test_attention_map_empty_scene_is_zero():
 @pytest.mark.realdata
 @pytest.mark.skipif(not HH17.is_file(), reason=f"{HH17} absent")
 def test_hh17_attention_maps():
-    from meaningmaps.fixations import check_fixations, load_fixations
+    from meaningmaps.data.fixations import check_fixations, load_fixations
 
     t = load_fixations(HH17)
     scenes = sorted(t["scene"].unique())

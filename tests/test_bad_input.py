@@ -13,9 +13,9 @@ import errno
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -26,15 +26,15 @@ from PIL import Image
 from meaningmaps import atomic
 from meaningmaps.atomic import WriteCollision, atomic_dir, content_digest, save_npy
 from meaningmaps.config import scale_specs, validate_config
-from meaningmaps.dataset import discover
-from meaningmaps.demo import demo_scale_specs, make_demo_study
+from meaningmaps.data.dataset import discover
+from meaningmaps.data.demo import demo_scale_specs, make_demo_study
+from meaningmaps.data.external_maps import imported_map
+from meaningmaps.data.human_ratings import human_ratings
+from meaningmaps.data.images import image_size, load_rgb
+from meaningmaps.data.rating_matrix import build_rating_matrix, save_rating_matrix
 from meaningmaps.errors import InputError
-from meaningmaps.human_ratings import human_ratings
-from meaningmaps.images import image_size, load_rgb
-from meaningmaps.map_sources import imported_map
-from meaningmaps.patch_files import write_scene_patches
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec
-from meaningmaps.rating_matrix import build_rating_matrix, save_rating_matrix
+from meaningmaps.maps.patch_files import write_scene_patches
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
 
 from .conftest import demo_config
 from .test_workflow import snakemake, write_config

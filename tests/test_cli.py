@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
 
 MEANINGMAPS = str(Path(sys.executable).with_name("meaningmaps"))
 

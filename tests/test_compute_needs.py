@@ -7,13 +7,12 @@ import os
 import subprocess
 import sys
 import venv
-from pathlib import Path
 
 import pytest
 
-from meaningmaps.finetune_launch import child_env, rank_threads
-from meaningmaps.gpu_slots import claim_gpus
-from meaningmaps.shards import assign_shards, model_of, shard_of
+from meaningmaps.model.finetune_launch import child_env, rank_threads
+from meaningmaps.workflow.gpu_slots import claim_gpus
+from meaningmaps.workflow.shards import assign_shards, model_of, shard_of
 
 from .conftest import REPO
 
@@ -42,9 +41,10 @@ def test_one_scene_per_job_is_a_shard_per_scene():
 
 def test_gpu_jobs_on_a_workstation_get_gpus_of_their_own(tmp_path, monkeypatch):
     """Two processes that each claim one of two GPUs get different ones; a third finds none free."""
-    code = ("import os, sys, time; sys.path.insert(0, %r); from meaningmaps.gpu_slots import claim_gpus; "
-            "print(claim_gpus(1, total=2, locks=__import__('pathlib').Path(%r)), os.environ['CUDA_VISIBLE_DEVICES'], "
-            "flush=True); time.sleep(3)") % (str(REPO / "src"), str(tmp_path))
+    code = (f"import os, sys, time; sys.path.insert(0, {str(REPO / 'src')!r}); "
+            "from meaningmaps.workflow.gpu_slots import claim_gpus; "
+            f"print(claim_gpus(1, total=2, locks=__import__('pathlib').Path({str(tmp_path)!r})), "
+            "os.environ['CUDA_VISIBLE_DEVICES'], flush=True); time.sleep(3)")
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     first = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
     line1 = first.stdout.readline()
@@ -69,7 +69,8 @@ def test_launcher_children_import_the_package_from_src_alone(tmp_path):
     installed) stands for that environment."""
     venv.create(tmp_path / "bare", with_pip=False)
     python = tmp_path / "bare" / "bin" / "python"
-    code = "import importlib.util, meaningmaps; print(meaningmaps.__file__, importlib.util.find_spec('meaningmaps.finetune').origin)"
+    code = ("import importlib.util, meaningmaps; "
+            "print(meaningmaps.__file__, importlib.util.find_spec('meaningmaps.model.finetune').origin)")
     without = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
     assert without.returncode != 0 and "No module named 'meaningmaps'" in without.stderr
     env = child_env({"PATH": os.environ["PATH"], "PYTHONPATH": "/somewhere/else"})
@@ -77,7 +78,7 @@ def test_launcher_children_import_the_package_from_src_alone(tmp_path):
     found = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split() == [str(REPO / "src" / "meaningmaps" / "__init__.py"),
-                                    str(REPO / "src" / "meaningmaps" / "finetune.py")]
+                                    str(REPO / "src" / "meaningmaps" / "model" / "finetune.py")]
 
 
 def test_ranks_share_the_jobs_threads():
@@ -119,7 +120,7 @@ def test_light_rules_use_the_light_environment_and_import_no_torch():
     for script in sorted(core):
         text = (REPO / "scripts" / f"{script}.py").read_text()
         modules = sorted(set(re.findall(r"^from (meaningmaps[\w.]*) import", text, re.M)))
-        code = ("import sys; sys.path.insert(0, %r); " % str(REPO / "src")
+        code = (f"import sys; sys.path.insert(0, {str(REPO / 'src')!r}); "
                 + "; ".join(f"import {m}" for m in modules)
                 + "; print(sorted(k for k in ('torch', 'transformers', 'peft', 'deepspeed') if k in sys.modules))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

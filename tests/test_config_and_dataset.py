@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from meaningmaps.config import load_config, scale_specs, validate_config
-from meaningmaps.dataset import discover
+from meaningmaps.data.dataset import discover
 from meaningmaps.errors import InputError
 
 from .conftest import REPO

@@ -15,9 +15,9 @@ import yaml
 from PIL import Image
 
 from meaningmaps.config import validate_config
-from meaningmaps.data_inspection import dataset_section, describe_download, format_inspection, inspect_folder
-from meaningmaps.dataset import discover
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.data_inspection import dataset_section, describe_download, format_inspection, inspect_folder
+from meaningmaps.data.dataset import discover
+from meaningmaps.data.demo import make_demo_study
 from meaningmaps.errors import InputError
 
 from .conftest import HH17, SMM

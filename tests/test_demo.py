@@ -11,11 +11,10 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from meaningmaps import demo, mat_writer
+from meaningmaps.data import demo, mat_writer
+from meaningmaps.data.rating_matrix import assign_scales, build_rating_matrix, load_rating_matrix, recover_patch_ratings
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
 from meaningmaps.matlab import matlab_round
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec
-from meaningmaps.rating_matrix import (assign_scales, build_rating_matrix, load_rating_matrix,
-                                       recover_patch_ratings)
 
 N_SCENES = 3  # scene_01 JPEG, scene_02 grey PNG, scene_03 RGBA PNG
 W, H = 512, 384
@@ -143,7 +142,7 @@ def test_image_formats_and_salience(study):
         kinds = set(objects[objects.scene == scene].kind)
         assert {"face", "text", "stripes", "blob", "noise"} <= kinds
         # salience and meaning disagree: the meaningless noise patch out-shines the faces
-        def mean_inside(kind):
+        def mean_inside(kind, scene=scene, sal=sal):
             rows = objects[(objects.scene == scene) & (objects.kind == kind)]
             return np.mean([sal[o.row_min - 1:o.row_max, o.col_min - 1:o.col_max].mean()
                             for o in rows.itertuples()])

@@ -1,5 +1,5 @@
-"""The other scenes' fixations (meaningmaps.empirical_center) and the per-scene fixation tables
-(meaningmaps.fixation_tables): leave one scene out, rescaling, fixated pixels, exact round trip."""
+"""The other scenes' fixations (meaningmaps.maps.empirical_center) and the per-scene fixation tables
+(meaningmaps.data.fixation_tables): leave one scene out, rescaling, fixated pixels, exact round trip."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meaningmaps.attention import attention_map
-from meaningmaps.empirical_center import (
+from meaningmaps.data.fixation_tables import read_fixation_table, save_fixation_table
+from meaningmaps.errors import InputError
+from meaningmaps.maps.attention import attention_map
+from meaningmaps.maps.empirical_center import (
     empirical_center_map,
     fixated_pixels,
     pool_other_scenes,
     rescale_fixations,
     size_note,
 )
-from meaningmaps.errors import InputError
-from meaningmaps.fixation_tables import read_fixation_table, save_fixation_table
 
 
 def _table(scene, n, h, w, seed):

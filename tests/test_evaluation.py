@@ -1,15 +1,16 @@
-"""Tests for meaningmaps.evaluation on small synthetic scenes with known structure."""
+"""Tests for meaningmaps.evaluation.scores on small synthetic scenes with known structure."""
 
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from meaningmaps import evaluation, metrics
 from meaningmaps.errors import InputError
+from meaningmaps.evaluation import metrics
+from meaningmaps.evaluation import scores as evaluation
+from meaningmaps.maps.center_bias import center_bias_map
 
 SHAPE = (24, 32)
 
@@ -24,7 +25,7 @@ def _scene_maps(seed: int):
         "inverse": -attention,
         "salience": salience,
         "meaning": meaning,
-        "center": metrics.center_bias_map(*SHAPE, 0.25),
+        "center": center_bias_map(*SHAPE, 0.25),
     }
     return attention, maps
 
@@ -171,7 +172,7 @@ def _fixated(seed: int, shape=SHAPE, p=0.05):
 def test_score_scene_benchmark_metrics_are_the_metric_functions():
     attention, maps = _scene_maps(4)
     maps = {k: v - v.min() for k, v in maps.items()}  # KL needs non-negative maps
-    fixated, other, baseline = _fixated(1), _fixated(2, p=0.3), metrics.center_bias_map(*SHAPE, 0.3)
+    fixated, other, baseline = _fixated(1), _fixated(2, p=0.3), center_bias_map(*SHAPE, 0.3)
     df = evaluation.score_scene("kitchen", attention, maps, [], fixated=fixated, other=other, baseline=baseline,
                                 auc_splits=20, seed=7)
     by = df.set_index("source")

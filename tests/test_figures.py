@@ -1,4 +1,4 @@
-"""Tests for meaningmaps.figures: comparison plot, gallery, map previews, scene picking."""
+"""Tests for meaningmaps.evaluation.figures: comparison plot, gallery, map previews, scene picking."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PIL import Image
 
-from meaningmaps import figures
 from meaningmaps.errors import InputError
+from meaningmaps.evaluation import figures
 
 HUMAN_R = {"a_kitchen": 0.55, "b_street": 0.81, "c_office": 0.32, "d_park": 0.67, "e_bath": 0.12}
 

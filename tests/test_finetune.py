@@ -18,12 +18,23 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
-from meaningmaps.finetune import (ABORT_ENV, IGNORE_INDEX, LORA_TARGET_REGEX, FinetuneSpec, PadCollator,
-                                  PatchRatingDataset, add_lora, check_trainable, deepspeed_config,
-                                  enable_language_checkpointing, encode_example, optimizer_param_groups,
-                                  read_rows)
-from meaningmaps.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
-from meaningmaps.prompting import CATEGORIES, QUESTION, prompt_text
+from meaningmaps.model.finetune import (
+    ABORT_ENV,
+    IGNORE_INDEX,
+    LORA_TARGET_REGEX,
+    FinetuneSpec,
+    PadCollator,
+    PatchRatingDataset,
+    add_lora,
+    check_trainable,
+    deepspeed_config,
+    enable_language_checkpointing,
+    encode_example,
+    optimizer_param_groups,
+    read_rows,
+)
+from meaningmaps.model.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
+from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 N_PATCHES = 16
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -143,7 +154,7 @@ def test_spec_json_round_trip_and_checks(tmp_path):
 
 def test_paper_recipe_and_effective_batch():
     from meaningmaps.config import validate_config
-    from meaningmaps.finetune_settings import finetune_settings, grad_accum_for
+    from meaningmaps.model.finetune_settings import finetune_settings, grad_accum_for
 
     paper = finetune_settings({"recipe": "paper"})
     assert (paper["learning_rate"], paper["epochs"], paper["per_device_batch"], paper["effective_batch"],
@@ -165,7 +176,7 @@ def test_run_digest_follows_content_not_paths(tmp_path, patch_data, tiny_llava_d
     the rank count or the prompt give a new key; a result-neutral setting does not."""
     import shutil
 
-    from meaningmaps.finetune_checkpoints import run_digest
+    from meaningmaps.model.finetune_checkpoints import run_digest
 
     data = tmp_path / "data"
     shutil.copytree(patch_data[1], data / "images")
@@ -293,7 +304,7 @@ def test_lora_on_language_model_only_and_two_learning_rates(tiny_llava_dir, patc
     from peft.tuners.lora import LoraLayer
     from transformers import LlavaForConditionalGeneration, Trainer, TrainingArguments
 
-    from meaningmaps.finetune import LlavaLoraTrainer
+    from meaningmaps.model.finetune import LlavaLoraTrainer
 
     assert issubclass(LlavaLoraTrainer, Trainer)
     for train_projector in (True, False):
@@ -370,7 +381,7 @@ def test_launch_commands(tmp_path, monkeypatch):
     spec = tmp_path / "spec.json"
     single = build_command(spec, 2, env={}, port=12345)
     assert single[1:] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "12345",
-                          "-m", "meaningmaps.finetune", "--spec", str(spec.resolve())]
+                          "-m", "meaningmaps.model.finetune", "--spec", str(spec.resolve())]
     assert int(build_command(spec, 1, env={})[6]) > 0  # a free port is picked
 
     # multi-node SLURM form, with a fake scontrol (nothing real is called)
@@ -389,7 +400,7 @@ def test_launch_commands(tmp_path, monkeypatch):
                         ("--rdzv_endpoint", "gpu07:29500"), ("--rdzv_id", "4711"), ("--spec", str(spec.resolve()))):
         assert opts[opts.index(flag) + 1] == value
     assert "--master_port" not in cmd
-    assert cmd[-4:-2] == ["-m", "meaningmaps.finetune"]
+    assert cmd[-4:-2] == ["-m", "meaningmaps.model.finetune"]
 
 
 # ------------------------------------------------------------------------------------------- training runs

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meaningmaps.demo import make_demo_study
-from meaningmaps.finetune import PAUSE_ENV
+from meaningmaps.data.demo import make_demo_study
+from meaningmaps.model.finetune import PAUSE_ENV
 
 from .conftest import REPO, demo_config
 from .test_workflow import SNAKEMAKE, snakemake, write_config

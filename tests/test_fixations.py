@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import scipy.io
 
-from meaningmaps.errors import InputError
-from meaningmaps.fixations import (
+from meaningmaps.data.fixations import (
     COLUMNS,
     check_fixations,
     load_fixations,
@@ -19,6 +18,7 @@ from meaningmaps.fixations import (
     scene_fixations,
     select_numbers,
 )
+from meaningmaps.errors import InputError
 
 from .conftest import HH17
 
@@ -201,7 +201,7 @@ def test_check_fixations_error_message(tmp_path):
 def test_check_fixations_drop(tmp_path, caplog):
     t = frame([5, 5, 2, 3], [5, 21, 30, 0.2])
     t = pd.concat([t, frame([1], [1], scene="other")], ignore_index=True)
-    with caplog.at_level(logging.WARNING, logger="meaningmaps.fixations"):
+    with caplog.at_level(logging.WARNING, logger="meaningmaps.data.fixations"):
         out, n = check_fixations(t, "kitchen", 10, 20, path="f.csv", outside="drop")
     assert n == 3
     assert out["row"].tolist() == [5.0] and out["col"].tolist() == [5.0]
@@ -338,7 +338,7 @@ def test_select_by_number_csv(tmp_path, caplog):
     p = numbered_csv(tmp_path, [1, 2, 3, 4, 5])
     s = {"origin": 1}
     assert len(scene_fixations(p, "kitchen", 10, 20, settings=s)[0]) == 5  # default: all
-    with caplog.at_level(logging.INFO, logger="meaningmaps.fixations"):
+    with caplog.at_level(logging.INFO, logger="meaningmaps.data.fixations"):
         first3, _ = scene_fixations(p, "kitchen", 10, 20, settings=dict(s, numbers={"min": None, "max": 3}))
     assert first3["fix_index"].tolist() == [1.0, 2.0, 3.0] and first3["col"].tolist() == [3.0, 4.0, 5.0]
     assert "kept 3 of 5 fixations numbered -inf..3" in caplog.text and "numbers in the file: 1..5" in caplog.text

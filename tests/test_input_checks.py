@@ -1,4 +1,4 @@
-"""The up-front input check (rules/checks.smk, meaningmaps.input_checks): bad files stop the run in
+"""The up-front input check (rules/checks.smk, meaningmaps.data.input_checks): bad files stop the run in
 the check, before any scene's job or model job, all of them named in one error; the error is not
 retried; after the fix the run completes; a changed file reruns only its scene's jobs."""
 
@@ -16,10 +16,10 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from meaningmaps import input_checks
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data import input_checks
+from meaningmaps.data.demo import make_demo_study
+from meaningmaps.data.rating_matrix import save_rating_matrix
 from meaningmaps.errors import InputError
-from meaningmaps.rating_matrix import save_rating_matrix
 
 from .conftest import demo_config
 from .test_workflow import job_counts, snakemake, write_config

@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from meaningmaps.data.external_maps import bilinear_resize, imported_map, load_map, map_source_settings
+from meaningmaps.data.images import load_rgb
 from meaningmaps.errors import InputError
-from meaningmaps.external_maps import bilinear_resize, load_map, map_source_settings
-from meaningmaps.images import load_rgb
-from meaningmaps.map_sources import imported_map
-from meaningmaps.patch_files import write_scene_patches
-from meaningmaps.patch_grid import ScaleSpec
+from meaningmaps.maps.patch_files import write_scene_patches
+from meaningmaps.maps.patch_grid import ScaleSpec
 
 
 @pytest.fixture
@@ -127,7 +126,7 @@ def test_resize_resamples_bilinear_after_the_transform(log_density, caplog):
     path, logd = log_density
     import logging
 
-    with caplog.at_level(logging.INFO, logger="meaningmaps.map_sources"):
+    with caplog.at_level(logging.INFO, logger="meaningmaps.data.external_maps"):
         m = imported_map(path, (60, 80), source="deepgaze", transform="exp", resize=True)
     assert m.shape == (60, 80)
     assert np.allclose(m, bilinear_resize(np.exp(logd), (60, 80)))

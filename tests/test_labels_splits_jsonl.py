@@ -14,14 +14,21 @@ import pytest
 from PIL import Image
 
 from meaningmaps.errors import InputError
-from meaningmaps.human_ratings import patch_means
-from meaningmaps.labels import labels_from_map, labels_from_ratings, map_bins
-from meaningmaps.patch_files import write_scene_patches
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec, cut_patch
-from meaningmaps.prompting import CATEGORIES, QUESTION
-from meaningmaps.qa_jsonl import (composite, read_jsonl, scene_records, to_hf_messages, write_jsonl,
-                                  write_scene_views, write_split_jsonl)
-from meaningmaps.splits import fold_scenes, kfold_assignment, paper_split
+from meaningmaps.maps.patch_files import write_scene_patches
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec, cut_patch
+from meaningmaps.model.labels import labels_from_map, labels_from_ratings, map_bins
+from meaningmaps.model.prompting import CATEGORIES, QUESTION
+from meaningmaps.model.qa_jsonl import (
+    composite,
+    concat_jsonl,
+    read_jsonl,
+    scene_records,
+    write_jsonl,
+    write_scene_views,
+)
+from meaningmaps.model.splits import fold_scenes, kfold_assignment, paper_split
+
+from .reference import patch_means
 
 SPECS = [ScaleSpec("fine", 6, 45), ScaleSpec("coarse", 3, 80)]  # covers a 60 x 90 scene
 
@@ -252,21 +259,15 @@ def _labels():
     return labels_from_ratings(_long(TIES), "nearest")
 
 
-def test_records_and_round_trip_in_both_formats(tmp_path):
+def test_records_and_round_trip(tmp_path):
     labels = _labels()
     recs = scene_records("sceneA", labels)
     assert recs[0] == {"id": "sceneA/fine_1", "image": "sceneA/fine_1.png",
                        "conversations": [{"from": "human", "value": "<image>\n" + QUESTION},
                                          {"from": "gpt", "value": "somewhat low"}]}
-    hf = to_hf_messages(recs[0])
-    assert hf["images"] == ["sceneA/fine_1.png"]
-    assert hf["messages"][0]["content"] == [{"type": "image"}, {"type": "text", "text": QUESTION}]
-    assert hf["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "somewhat low"}]}
     write_jsonl(tmp_path / "a.jsonl", recs)
-    write_jsonl(tmp_path / "a.hf.jsonl", [to_hf_messages(r) for r in recs])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
     rows = read_jsonl(tmp_path / "a.jsonl")
-    assert rows == read_jsonl(tmp_path / "a.hf.jsonl")
     assert [r.answer for r in rows] == list(labels["category"])
     assert [r.id for r in rows] == [f"sceneA/{s}_{k}" for s, k in zip(labels["scale"], labels["k"])]
     assert all(r.question == QUESTION for r in rows)
@@ -310,20 +311,17 @@ def test_missing_image_names_the_line(tmp_path):
     assert e.value.path == str(tmp_path / "a.jsonl")
 
 
-def test_write_split_jsonl(tmp_path):
+def test_concat_jsonl(tmp_path):
     labels = _labels()
-    paths = {}
-    for i, s in enumerate(["s1", "s2", "s3"]):
-        recs = scene_records(s, labels)
-        paths[s] = tmp_path / f"{s}.jsonl"
-        write_jsonl(paths[s], recs if i != 1 else [to_hf_messages(r) for r in recs])  # inputs in either format
-    out = write_split_jsonl(paths, ["s1", "s2"], ["s3"], tmp_path / "split")
-    train, test = read_jsonl(out["train"]), read_jsonl(out["test"])
-    assert {r.id.split("/")[0] for r in train} == {"s1", "s2"} and len(train) == 2 * len(labels)
-    assert {r.id.split("/")[0] for r in test} == {"s3"} and len(test) == len(labels)
-    assert read_jsonl(out["train.hf"]) == train and read_jsonl(out["test.hf"]) == test
-    assert "messages" in json.loads(out["train.hf"].read_text().splitlines()[0])
-    assert "conversations" in json.loads(out["train"].read_text().splitlines()[-1])
-    with pytest.raises(InputError, match="both"):
-        write_split_jsonl(paths, ["s1", "s2"], ["s2", "s3"], tmp_path / "split2")
-    assert not (tmp_path / "split2").exists()
+    paths = []
+    for s in ["s1", "s2"]:
+        paths.append(tmp_path / f"{s}.jsonl")
+        write_jsonl(paths[-1], scene_records(s, labels))
+    n = concat_jsonl(paths, tmp_path / "train.jsonl")
+    train = read_jsonl(tmp_path / "train.jsonl")
+    assert n == len(train) == 2 * len(labels)
+    assert [r.id.split("/")[0] for r in train] == ["s1"] * len(labels) + ["s2"] * len(labels)
+    assert "conversations" in json.loads((tmp_path / "train.jsonl").read_text().splitlines()[-1])
+    with pytest.raises(InputError, match="is also in"):  # a scene listed twice
+        concat_jsonl([paths[0], paths[1], paths[0]], tmp_path / "twice.jsonl")
+    assert not (tmp_path / "twice.jsonl").exists()

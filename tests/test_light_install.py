@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
 
 from .conftest import REPO, demo_config
 

@@ -23,10 +23,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from meaningmaps.answer_scoring import answer_token_ids, score_answers
 from meaningmaps.errors import InputError
-from meaningmaps.finetune_data import IGNORE_INDEX, encode_example
-from meaningmaps.prompting import CATEGORIES, QUESTION, prompt_text
+from meaningmaps.model.answer_scoring import answer_token_ids, score_answers
+from meaningmaps.model.finetune_data import IGNORE_INDEX, encode_example
+from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 from .conftest import SHARED_DATA
 
@@ -50,7 +50,7 @@ IMAGE_TOKEN_INDEX = -200  # llava/constants.py: the placeholder tokenizer_image_
 @pytest.fixture(scope="module")
 def llava15_dir(tmp_path_factory):
     """The LLaVA-1.5-vocabulary tiny model, built once for this module."""
-    from meaningmaps.tiny_llava import build_tiny_llava
+    from meaningmaps.model.tiny_llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("llava15") / "model", seed=0,
                             tokenizer=LLAMA2_TOKENIZER, **SHAPE)
@@ -58,7 +58,7 @@ def llava15_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def llava15(llava15_dir):
-    from meaningmaps.model_loading import load_llava
+    from meaningmaps.model.model_loading import load_llava
 
     return load_llava(str(llava15_dir), device="cpu", dtype="fp32")
 
@@ -104,7 +104,7 @@ def test_vocabulary_and_input_shape_are_llava15s(llava15):
 
 
 def test_missing_tokenizer_names_the_key_and_the_fix(tmp_path):
-    from meaningmaps.tiny_llava import build_tiny_llava
+    from meaningmaps.model.tiny_llava import build_tiny_llava
 
     with pytest.raises(InputError) as e:
         build_tiny_llava(tmp_path / "m", tokenizer=tmp_path / "nowhere")
@@ -256,7 +256,7 @@ def test_transformers_converter_layout_would_drop_the_space_after_image():
     (29871), and the prompt is one token shorter than in the original LLaVA."""
     from tokenizers import AddedToken
 
-    from meaningmaps.tiny_llava import load_llava15_tokenizer
+    from meaningmaps.model.tiny_llava import load_llava15_tokenizer
 
     prompt = prompt_text(None, "llava_v1")
     converter = reference_tokenizer()
@@ -276,7 +276,7 @@ def test_workflow_model_steps_with_llava15_vocabulary(tmp_path):
     """snakemake on a 3-scene demo study with the LLaVA-1.5-vocabulary tiny model: it is built, one
     fold is fine-tuned (a few steps), scene_02 is rated by the base and the fine-tuned model (its
     adapter merged in memory) and mapped."""
-    from meaningmaps.demo import make_demo_study
+    from meaningmaps.data.demo import make_demo_study
 
     from .conftest import demo_config, ratings_csv
     from .test_workflow import snakemake, write_config
@@ -323,7 +323,7 @@ def test_the_prompt_rule_check_catches_a_tokenizer_that_splits_around_image_diff
     for the converter's layout."""
     from tokenizers import AddedToken
 
-    from meaningmaps.prompting import llava_reference_ids, prompt_token_mismatch
+    from meaningmaps.model.prompting import llava_reference_ids, prompt_token_mismatch
 
     _, processor = llava15
     prompt = prompt_text(processor, "llava_v1")

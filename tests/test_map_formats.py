@@ -11,11 +11,10 @@ import scipy.io
 from PIL import Image
 
 from meaningmaps.config import validate_config
-from meaningmaps.dataset import discover
+from meaningmaps.data.dataset import discover
+from meaningmaps.data.external_maps import MAP_SUFFIXES, imported_map, load_map, map_size, map_source_settings
+from meaningmaps.data.input_checks import check_scene_files, scene_map_settings
 from meaningmaps.errors import InputError
-from meaningmaps.external_maps import MAP_SUFFIXES, load_map, map_size, map_source_settings
-from meaningmaps.input_checks import check_scene_files, scene_map_settings
-from meaningmaps.map_sources import imported_map
 
 H, W = 16, 24
 RNG = np.random.default_rng(7)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
-from meaningmaps.finetune import FinetuneSpec, add_lora
-from meaningmaps.model_card import read_card, write_card
-from meaningmaps.merge import merge_adapter
-from meaningmaps.prompting import CATEGORIES, answer_suffix, prompt_text
+from meaningmaps.model.finetune import FinetuneSpec, add_lora
+from meaningmaps.model.merge import merge_adapter
+from meaningmaps.model.model_card import read_card, write_card
+from meaningmaps.model.prompting import CATEGORIES, answer_suffix, prompt_text
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def adapter_dir(tiny_llava_dir, tmp_path_factory):
     model = add_lora(LlavaForConditionalGeneration.from_pretrained(tiny_llava_dir), spec)
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        for name, p in model.named_parameters():
+        for p in model.parameters():
             if p.requires_grad:  # LoRA A and B, projector copy
                 p.add_(0.2 * p.detach().abs().mean().clamp_min(0.05) * torch.randn(p.shape, generator=gen))
     out = tmp_path_factory.mktemp("adapter") / "adapter"

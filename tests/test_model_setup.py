@@ -8,9 +8,9 @@ import yaml
 
 from meaningmaps.config import validate_config
 from meaningmaps.errors import InputError
-from meaningmaps.folds import model_folds, rating_fold
-from meaningmaps.model_loading import check_model_source, load_llava
-from meaningmaps.prompting import CATEGORIES, LLAVA_V1_SYSTEM, QUESTION, RATING, parse_category, prompt_text
+from meaningmaps.model.model_loading import check_model_source, load_llava
+from meaningmaps.model.prompting import CATEGORIES, LLAVA_V1_SYSTEM, QUESTION, RATING, parse_category, prompt_text
+from meaningmaps.model.splits import model_folds, rating_fold
 
 from .conftest import REPO
 
@@ -53,7 +53,7 @@ def test_llava15_7b_shape_without_download():
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.tiny_llava import llava15_7b_config
+    from meaningmaps.model.tiny_llava import llava15_7b_config
 
     cfg = llava15_7b_config()
     t, v = cfg.text_config, cfg.vision_config
@@ -145,8 +145,8 @@ def test_real_config_defaults_are_the_llava15_lora_recipe():
 
 def test_tiny_tokenizer_tokenizes_both_prompts_as_original_llava():
     """The word-level test vocabulary passes the prompt rule's check (prompting.prompt_token_mismatch)."""
-    from meaningmaps.prompting import prompt_token_mismatch
-    from meaningmaps.tiny_llava import build_tokenizer
+    from meaningmaps.model.prompting import prompt_token_mismatch
+    from meaningmaps.model.tiny_llava import build_tokenizer
 
     tok = build_tokenizer()
     for mode in ("llava_v1", "chat_template"):
@@ -154,7 +154,7 @@ def test_tiny_tokenizer_tokenizes_both_prompts_as_original_llava():
 
 
 def test_schemes_kfold_and_all_train_side_by_side():
-    from meaningmaps.folds import rating_folds, rating_scheme
+    from meaningmaps.model.splits import rating_folds, rating_scheme
 
     scenes = [f"s{i}" for i in range(6)]
     cfg = {"scheme": ["kfold", "all"], "folds": {"k": 2, "salt": 0}}

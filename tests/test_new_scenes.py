@@ -17,7 +17,7 @@ import scipy.io
 import yaml
 from PIL import Image
 
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
 
 from .conftest import REPO, demo_config
 from .test_workflow import snakemake, write_config

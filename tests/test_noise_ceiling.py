@@ -1,4 +1,4 @@
-"""The noise ceiling (meaningmaps.noise_ceiling): subject order, alternating split, Spearman-Brown,
+"""The noise ceiling (meaningmaps.evaluation.noise_ceiling): subject order, alternating split, Spearman-Brown,
 random splits, and the ceiling of a real scene."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meaningmaps import metrics
-from meaningmaps.attention import attention_map
-from meaningmaps.noise_ceiling import (
+from meaningmaps.evaluation import metrics
+from meaningmaps.evaluation.noise_ceiling import (
     alternating_halves,
     scene_ceiling,
     spearman_brown,
     subject_order,
 )
+from meaningmaps.maps.attention import attention_map
 
 H, W = 48, 64
 
@@ -79,7 +79,7 @@ def test_one_subject_has_no_ceiling():
 
 @pytest.mark.realdata
 def test_hh17_scene_ceiling(hh17_file):
-    from meaningmaps.fixations import scene_fixations
+    from meaningmaps.data.fixations import scene_fixations
 
     fix, dropped = scene_fixations(hh17_file, "basketball_net", 768, 1024)
     row = scene_ceiling(fix, "basketball_net", 768, 1024)

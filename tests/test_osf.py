@@ -1,4 +1,4 @@
-"""meaningmaps.osf against a local fake OSF API v2 (never the real network).
+"""meaningmaps.data.osf against a local fake OSF API v2 (never the real network).
 
 The fake project (node ``abc12``):
 
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from meaningmaps.osf import DownloadError, download_project  # noqa: E402
+from meaningmaps.data.osf import DownloadError, download_project  # noqa: E402
 
 NODE = "abc12"
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from scipy import ndimage
 
-from meaningmaps.attention import attention_map
 from meaningmaps.config import validate_config
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
+from meaningmaps.maps.attention import attention_map
 
 from .conftest import REPO
 from .test_workflow import snakemake, write_config

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec, cut_patch, grid_centres, make_patches
 from meaningmaps.matlab import matlab_round
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec, cut_patch, grid_centres, make_patches
 
 TOOLKIT = [ScaleSpec("fine", 300, 87), ScaleSpec("coarse", 108, 205)]
 
@@ -75,7 +75,7 @@ def test_patch_image_rgba():
 
 def test_grid_matches_real_rating_matrix_coverage(smm_dir):
     """The toolkit's own rating matrix says how many patches cover each pixel: ours must agree."""
-    from meaningmaps.rating_matrix import load_rating_matrix
+    from meaningmaps.data.rating_matrix import load_rating_matrix
 
     layers = load_rating_matrix(smm_dir / "rating_matrices" / "after_IMG_0213.mat")
     g = PatchGrid(768, 1024, TOOLKIT)

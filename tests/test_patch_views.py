@@ -7,12 +7,20 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from meaningmaps.demo import demo_scale_specs, make_demo_study
+from meaningmaps.data.demo import demo_scale_specs, make_demo_study
+from meaningmaps.data.images import load_rgb
 from meaningmaps.errors import InputError
-from meaningmaps.images import load_rgb
-from meaningmaps.patch_files import write_scene_patches
-from meaningmaps.qa_jsonl import (check_view_settings, composite, crop_cut_fraction, expand_to_square,
-                                  make_view, processor_fill, resolve_pad_fill, write_scene_views)
+from meaningmaps.maps.patch_files import write_scene_patches
+from meaningmaps.model.qa_jsonl import (
+    check_view_settings,
+    composite,
+    crop_cut_fraction,
+    expand_to_square,
+    make_view,
+    processor_fill,
+    resolve_pad_fill,
+    write_scene_views,
+)
 
 CLIP_FILL = (122, 116, 104)  # tuple(int(x * 255) for x in CLIP's image_mean), as LLaVA-1.5
 
@@ -142,7 +150,7 @@ def test_explicit_fill(scene):
 # ---------------------------------------------------------------- the fill from the processor
 
 def test_fill_from_a_clip_processor(tiny_llava_dir):
-    from meaningmaps.model_loading import load_processor
+    from meaningmaps.model.model_loading import load_processor
 
     processor = load_processor(str(tiny_llava_dir))
     assert processor_fill(processor) == CLIP_FILL
@@ -158,7 +166,7 @@ def test_fill_needs_no_model_for_crop_or_an_explicit_colour():
 def test_processor_keeps_the_whole_padded_view(scene, padded, tiny_llava_dir):
     """The processor's centre crop is a no-op on a padded view, and the visible circle's mass survives;
     on the unpadded view the crop cuts what crop_cut_fraction says."""
-    from meaningmaps.model_loading import load_processor
+    from meaningmaps.model.model_loading import load_processor
 
     ip = load_processor(str(tiny_llava_dir)).image_processor
     row = scene["index"].loc[scene["index"]["w"] < scene["index"]["h"]].iloc[0]

@@ -5,13 +5,14 @@ import pandas as pd
 import pytest
 import scipy.io
 
+from meaningmaps.data.human_ratings import human_ratings
+from meaningmaps.data.rating_matrix import assign_scales, build_rating_matrix, load_rating_matrix, save_rating_matrix
 from meaningmaps.errors import InputError
-from meaningmaps.human_ratings import human_ratings, rebuilds_exactly
-from meaningmaps.meaning_map import meaning_map, unsmoothed_map
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec
-from meaningmaps.rating_matrix import (assign_scales, build_rating_matrix, load_rating_matrix,
-                                       matrix_meaning_map, save_rating_matrix)
-from meaningmaps.smoothing import imgaussfilt
+from meaningmaps.maps.meaning_map import meaning_map, unsmoothed_map
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
+from meaningmaps.maps.smoothing import imgaussfilt
+
+from .reference import matrix_meaning_map, rebuilds_exactly
 
 SPECS = [ScaleSpec("fine", 30, 25), ScaleSpec("coarse", 10, 45)]
 

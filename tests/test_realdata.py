@@ -10,12 +10,14 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from meaningmaps.human_ratings import patch_means, ratings_from_layers, rebuilds_exactly
-from meaningmaps.images import image_size
-from meaningmaps.meaning_map import meaning_map
-from meaningmaps.patch_grid import PatchGrid, ScaleSpec
-from meaningmaps.rating_matrix import assign_scales, load_rating_matrix, matrix_meaning_map
-from meaningmaps.smoothing import imgaussfilt
+from meaningmaps.data.human_ratings import ratings_from_layers
+from meaningmaps.data.images import image_size
+from meaningmaps.data.rating_matrix import assign_scales, load_rating_matrix
+from meaningmaps.maps.meaning_map import meaning_map
+from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
+from meaningmaps.maps.smoothing import imgaussfilt
+
+from .reference import matrix_meaning_map, patch_means, rebuilds_exactly
 
 TOOLKIT = [ScaleSpec("fine", 300, 87), ScaleSpec("coarse", 108, 205)]
 

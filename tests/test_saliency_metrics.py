@@ -1,4 +1,4 @@
-"""The saliency benchmark's metrics (meaningmaps.saliency_metrics) on hand-checkable maps, against
+"""The saliency benchmark's metrics (meaningmaps.evaluation.saliency_metrics) on hand-checkable maps, against
 line-by-line ports of the MATLAB loops, and on the edge cases where MATLAB returns NaN."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from meaningmaps import metrics, saliency_metrics as sm
+from meaningmaps.evaluation import metrics
+from meaningmaps.evaluation import saliency_metrics as sm
 
 EPS = 2.220446049250313e-16
 TOL = 1e-12  # the hand values below are exact to rounding; Octave comparisons use 1e-9
@@ -154,7 +155,7 @@ def _literal_auc_judd(s, f):
 def _literal_auc_shuffled_all_negatives(s, f, o, step=0.1):
     """AUC_shuffled.m for one split that takes every negative (#other <= N)."""
     s = (s - s.min()) / (s.max() - s.min())
-    S, F, O = s.ravel(order="F"), f.ravel(order="F"), o.ravel(order="F")
+    S, F, O = s.ravel(order="F"), f.ravel(order="F"), o.ravel(order="F")  # noqa: E741 (the MATLAB names)
     Sth, curfix = S[F > 0], S[O > 0]
     allthreshes = sm.matlab_colon(0, step, max(Sth.max(), curfix.max()))[::-1]
     tp, fp = np.zeros(len(allthreshes) + 2), np.zeros(len(allthreshes) + 2)

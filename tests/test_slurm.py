@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
 from meaningmaps.errors import InputError
-from meaningmaps.splits import kfold_assignment
+from meaningmaps.model.splits import kfold_assignment
 
 from .conftest import REPO
 from .conftest import demo_config as base_demo_config

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from meaningmaps.smoothing import gaussian_kernel, imgaussfilt
+from meaningmaps.maps.smoothing import gaussian_kernel, imgaussfilt
 
 
 def test_kernel_size_and_shape():

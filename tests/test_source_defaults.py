@@ -7,7 +7,7 @@ import pytest
 
 from meaningmaps.config import check_source_names, validate_config
 from meaningmaps.errors import InputError
-from meaningmaps.source_defaults import (
+from meaningmaps.workflow.source_defaults import (
     center_sources,
     reference_source,
     semipartial_pairs,

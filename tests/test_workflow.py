@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from meaningmaps.demo import make_demo_study
+from meaningmaps.data.demo import make_demo_study
 
 from .conftest import HH17, REPO, demo_config, ratings_csv
 
@@ -138,8 +138,8 @@ def test_demo_model_steps(demo_run):
 def test_memory_merge_rates_as_the_merged_copy(demo_run):
     """model.merge memory (the default): the rating job merged the adapter in memory; the merged copy
     that rule merge writes (asked for as a target) gives the same ratings."""
-    from meaningmaps.model_ratings import rate_scene
-    from meaningmaps.trained_models import load_trained
+    from meaningmaps.model.model_ratings import rate_scene
+    from meaningmaps.model.trained_models import load_trained
 
     root, configfile, _ = demo_run
     res = root / "results"
@@ -299,7 +299,7 @@ def test_report_includes_the_figures(demo_run):
 def test_adding_a_scene_retrains_only_the_folds_that_gain_it(demo_run, tmp_path):
     """A 4th scene: its own chain, the one fold (of 2) whose training set gains it, and the scenes
     that fold rates; every other scene keeps its fold (fold = hash of the name)."""
-    from meaningmaps.splits import kfold_assignment
+    from meaningmaps.model.splits import kfold_assignment
 
     root, configfile, _ = demo_run
     make_demo_study(tmp_path / "data4", n_scenes=4)  # scenes 1-3 are the same as the fixture's

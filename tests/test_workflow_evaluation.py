@@ -9,17 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meaningmaps import metrics
 from meaningmaps.config import validate_config
-from meaningmaps.dataset import discover
-from meaningmaps.demo import make_demo_study
-from meaningmaps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
-from meaningmaps.fixations import scene_fixations
-from meaningmaps.noise_ceiling import scene_ceiling
+from meaningmaps.data.dataset import discover
+from meaningmaps.data.demo import make_demo_study
+from meaningmaps.data.fixations import scene_fixations
+from meaningmaps.evaluation import metrics
+from meaningmaps.evaluation.noise_ceiling import scene_ceiling
+from meaningmaps.maps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
 
 from .conftest import demo_config
 from .test_workflow import snakemake
 from .test_workflow import write_config as write
+
 SCENES = ["scene_01", "scene_02", "scene_03"]
 H, W = 384, 512
 

@@ -18,7 +18,7 @@ from .errors import InputError
 
 def _map(args) -> int:
     from .config import load_config, validate_config
-    from .map_images import map_images
+    from .model.map_images import map_images
 
     config = load_config(args.configfile) if args.configfile else validate_config({}, "the real study's defaults")
     device = args.device or (config["model"]["device"] if args.configfile else "auto")
@@ -31,7 +31,7 @@ def _map(args) -> int:
 
 
 def _inspect(args) -> int:
-    from .data_inspection import dataset_section, format_inspection, inspect_folder
+    from .data.data_inspection import dataset_section, format_inspection, inspect_folder
 
     found = inspect_folder(args.folder)
     print(format_inspection(found))
@@ -71,14 +71,14 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(run=_inspect)
 
     # Listed for --help; main() hands their arguments to the modules (see DELEGATED).
-    sub.add_parser("demo", help="write the synthetic demo study (as python -m meaningmaps.demo)")
+    sub.add_parser("demo", help="write the synthetic demo study (as python -m meaningmaps.data.demo)")
     sub.add_parser("build-tiny", help="write a tiny random LLaVA for offline tests (as python -m "
-                   "meaningmaps.tiny_llava)")
+                   "meaningmaps.model.tiny_llava)")
     return ap
 
 
 #: subcommands whose arguments (and --help) are those of the module they run
-DELEGATED = {"demo": ("meaningmaps.demo", "demo"), "build-tiny": ("meaningmaps.tiny_llava", "build-tiny")}
+DELEGATED = {"demo": ("meaningmaps.data.demo", "demo"), "build-tiny": ("meaningmaps.model.tiny_llava", "build-tiny")}
 
 
 def main(argv=None) -> int:

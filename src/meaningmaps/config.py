@@ -13,8 +13,8 @@ import jsonschema
 import yaml
 
 from .errors import InputError
+from .maps.patch_grid import SCALES, ScaleSpec
 from .matlab import matlab_round
-from .patch_grid import SCALES, ScaleSpec
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -37,7 +37,7 @@ def _fill_defaults(instance: dict, schema: dict, root: dict) -> None:
 def apply_finetune_recipe(config: dict) -> dict:
     """In place: the ``model.finetune.recipe`` values for the keys the config leaves unset. Must run
     before the schema's defaults are filled (else every key looks set). Returns ``config``."""
-    from .finetune_settings import apply_recipe
+    from .model.finetune_settings import apply_recipe
 
     model = config.get("model") if isinstance(config, dict) else None
     if isinstance(model, dict) and isinstance(model.get("finetune"), dict):
