@@ -7,7 +7,8 @@
 # bench/device_run.sh installs them there with --no-index --no-deps into /tmp/site.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> "$(git rev-parse --git-path info/exclude)"
+EXCLUDE=$(git rev-parse --git-path info/exclude)
+grep -qx '/.whl/' "$EXCLUDE" 2>/dev/null || echo '/.whl/' >> "$EXCLUDE"
 mkdir -p .whl
 PY=${PY:-python3}
 pin() { grep -E "^$1==" envs/constraints.txt | head -1; }

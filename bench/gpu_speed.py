@@ -14,7 +14,8 @@ the order below); the matmul ceiling and the model build always run first.
 2. ``profile`` (issue 15): ``torch.profiler`` over one scoring batch at the best batch size, cached and
    tree paths: the top ops/kernels by self device time (self CPU time on the CPU) with their share,
    a kernel-category summary (matmul, attention, copies, other), the profiler's ranges (processor,
-   host-to-device copy, prompt pass, answer passes) and the same split timed without the profiler;
+   host-to-device copy, prompt pass with the vision tower inside it, answer passes; the tree
+   method's one pass counts as its prompt pass) and the same split timed without the profiler;
    chrome traces (gzip) next to ``--out``;
 3. ``score``: our batched six-answer scoring (``answer_scoring.score_answers``) per batch size:
    patches/s, ms/patch, TFLOP/s against 2 x parameters x prompt tokens per patch, peak memory;
@@ -44,7 +45,8 @@ the order below); the matmul ceiling and the model build always run first.
 CPU rehearsal of the whole script with a tiny shape (numbers mean nothing but the plumbing):
 ``python bench/gpu_speed.py --preset tiny --out /tmp/gpu_speed.json --score-patches 16 --batch-sizes 8
 --gen-patches 2 --probe-patches 16 --train-steps 3 --train-warmup 1 --train-variants gc-4 gc2-4 nogc-8
---repeats 2 --load-repeats 2`` (``bench/device_run.sh`` is the GPU command).
+liger-gc-4 --repeats 2 --load-repeats 2 --compile`` (``bench/results/cpu-tiny-issue15.json``);
+``bench/device_run.sh`` is the GPU command.
 """
 
 from __future__ import annotations
