@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,13 +17,16 @@ from meaningmaps.model.answer_scoring import (
     InferenceOOMError,
     answer_probabilities,
     answer_token_ids,
+    answer_tree,
     continuation_groups,
     generate_answers,
     score_answers,
+    tree_attention_mask,
 )
 from meaningmaps.model.prompting import CATEGORIES, parse_category, prompt_text
 
 TOL = 1e-4
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 SIZES = [(40, 40), (80, 60), (56, 56), (30, 90), (100, 70)]  # (h, w): the processor resizes + crops each
 
 
@@ -193,6 +197,167 @@ def test_arbitrary_answer_sequences_match_naive(llava, images):
     ref = np.array([naive_logprobs(model, processor, im, p, answers)
                     for im, p in zip(images[:3], prompts, strict=True)])
     np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
+
+
+# --- one-pass tree scoring against the cached path ----------------------------------------------
+
+TREE_TOL = 1e-5  # float32: the tree pass and the cached passes differ only in floating-point rounding
+CUSTOM_ANSWERS = [[17], [17, 18], [17, 21], [20, 18, 21], [20, 18, 17], [20, 21], [5], [17, 18, 21, 3], [18, 17]]
+
+
+def test_answer_tree_nodes_and_reads():
+    tree = answer_tree(CUSTOM_ANSWERS)
+    assert tree.nodes == ((17,), (20,), (20, 18), (17, 18), (17, 18, 21), (18,))
+    assert tree.tokens == (17, 20, 18, 18, 21, 18) and tree.depths == (1, 1, 2, 2, 3, 1)
+    # (20, 18) sees (20,) and itself; (17, 18, 21) sees (17,), (17, 18) and itself
+    assert tree.ancestors[2] == (False, True, True, False, False, False)
+    assert tree.ancestors[4] == (True, False, False, True, True, False)
+    # row 0: after the prompt; row 1 + i: after node i
+    assert tree.reads[3] == ((0, 20), (2, 18), (3, 21))
+    assert tree.reads[7] == ((0, 17), (1, 18), (4, 21), (5, 3))
+    assert tree.reads[6] == ((0, 5),)
+    assert answer_tree([[3], [4]]).nodes == ()
+    with pytest.raises(ValueError, match="no tokens"):
+        answer_tree([[3], []])
+
+
+def test_tree_attention_mask_pattern():
+    mask = torch.tensor([[0, 1, 1], [1, 1, 1]])
+    anc = ((True, False), (True, True))  # node 1 is the child of node 0
+    full = tree_attention_mask(mask, anc)
+    assert full.shape == (2, 1, 5, 5) and full.dtype == torch.bool
+    assert full[0, 0].int().tolist() == [[1, 0, 0, 0, 0],  # a padding token sees only itself
+                                         [0, 1, 0, 0, 0],
+                                         [0, 1, 1, 0, 0],
+                                         [0, 1, 1, 1, 0],  # node 0: the real prompt and itself
+                                         [0, 1, 1, 1, 1]]  # node 1: the real prompt, node 0, itself
+    assert full[1, 0, 3].int().tolist() == [1, 1, 1, 1, 0]
+    eager = tree_attention_mask(mask, anc, attn_implementation="eager", dtype=torch.float32)
+    assert eager.dtype == torch.float32
+    assert torch.equal(eager == 0, full) and (eager[~full] == torch.finfo(torch.float32).min).all()
+    with pytest.raises(ValueError, match="sdpa or eager"):
+        tree_attention_mask(mask, anc, attn_implementation="flash_attention_2")
+
+
+def test_tree_equals_cached_six_categories(llava, images):
+    model, processor = llava
+    cached = score_answers(model, processor, images, batch_size=2)
+    tree = score_answers(model, processor, images, batch_size=2, method="tree")
+    np.testing.assert_allclose(tree, cached, atol=TREE_TOL, rtol=0)
+    prompt = prompt_text(processor)
+    ref = np.array([naive_logprobs(model, processor, im, prompt, answer_token_ids(processor.tokenizer, prompt))
+                    for im in images])
+    np.testing.assert_allclose(tree, ref, atol=TOL, rtol=0)
+
+
+def test_tree_equals_cached_left_padding(llava, images):
+    model, processor = llava
+    long, short = prompt_text(processor), short_prompt(processor)
+    prompts = [long, short, short, long, short]
+    cached = score_answers(model, processor, images, batch_size=3, prompts=prompts)
+    tree = score_answers(model, processor, images, batch_size=3, prompts=prompts, method="tree")
+    np.testing.assert_allclose(tree, cached, atol=TREE_TOL, rtol=0)
+    ids = answer_token_ids(processor.tokenizer, long)
+    ref = np.array([naive_logprobs(model, processor, im, p, ids) for im, p in zip(images, prompts, strict=True)])
+    np.testing.assert_allclose(tree, ref, atol=TOL, rtol=0)
+
+
+def test_tree_equals_cached_custom_answers(llava, images):
+    """Shared multi-token prefixes, one-token answers, a prefix that is itself a longer answer's prefix."""
+    model, processor = llava
+    prompts = [prompt_text(processor), short_prompt(processor), prompt_text(processor)]
+    cached = score_answers(model, processor, images[:3], batch_size=3, prompts=prompts, answer_ids=CUSTOM_ANSWERS)
+    tree = score_answers(model, processor, images[:3], batch_size=3, prompts=prompts, answer_ids=CUSTOM_ANSWERS,
+                         method="tree")
+    np.testing.assert_allclose(tree, cached, atol=TREE_TOL, rtol=0)
+    ref = np.array([naive_logprobs(model, processor, im, p, CUSTOM_ANSWERS)
+                    for im, p in zip(images[:3], prompts, strict=True)])
+    np.testing.assert_allclose(tree, ref, atol=TOL, rtol=0)
+
+
+def test_tree_equals_cached_append_eos(llava, images):
+    model, processor = llava
+    cached = score_answers(model, processor, images[:3], batch_size=3, append_eos=True)
+    tree = score_answers(model, processor, images[:3], batch_size=3, append_eos=True, method="tree")
+    np.testing.assert_allclose(tree, cached, atol=TREE_TOL, rtol=0)
+    assert np.all(tree < score_answers(model, processor, images[:3], batch_size=3, method="tree"))
+
+
+def test_tree_equals_cached_eager_attention(tiny_llava_dir, images):
+    """Eager attention adds the mask: the tree mask is then additive float, not bool."""
+    from meaningmaps.model.model_loading import load_llava
+
+    model, processor = load_llava(str(tiny_llava_dir), device="cpu", dtype="fp32", attn="eager")
+    prompts = [prompt_text(processor), short_prompt(processor), prompt_text(processor)]
+    cached = score_answers(model, processor, images[:3], batch_size=3, prompts=prompts)
+    tree = score_answers(model, processor, images[:3], batch_size=3, prompts=prompts, method="tree")
+    np.testing.assert_allclose(tree, cached, atol=TREE_TOL, rtol=0)
+
+
+def test_tree_positions_and_mask_under_left_padding(llava, images):
+    """One language-model pass; the nodes sit where the cached path feeds them: real length + depth - 1."""
+    model, processor = llava
+    prompts = [prompt_text(processor), short_prompt(processor)]
+    seen = []
+
+    def spy(module, args, kwargs):
+        seen.append((kwargs["position_ids"].clone(), kwargs["attention_mask"].clone()))
+
+    handle = model.model.language_model.register_forward_pre_hook(spy, with_kwargs=True)
+    try:
+        score_answers(model, processor, images[:2], batch_size=2, prompts=prompts, answer_ids=[[17, 18, 21], [17, 5]],
+                      method="tree")
+    finally:
+        handle.remove()
+    assert len(seen) == 1
+    pos, mask = seen[0]
+    enc = processor(images=images[:2], text=prompts, return_tensors="pt", padding=True)
+    p = enc["attention_mask"].shape[1]
+    assert mask.shape == (2, 1, p + 2, p + 2) and mask.dtype == torch.bool
+    for row in range(2):
+        length = int(enc["attention_mask"][row].sum())
+        assert pos[row, p - length:p].tolist() == list(range(length))
+        assert pos[row, p:].tolist() == [length, length + 1]  # nodes (17,) and (17, 18)
+        assert mask[row, 0, p + 1].tolist() == enc["attention_mask"][row].bool().tolist() + [True, True]
+
+
+def test_scoring_config_key_reaches_score_answers(tiny_llava_dir, llava, images, tmp_path, monkeypatch):
+    """model.inference.scoring: default cached (unchanged), tree accepted, anything else refused by the
+    schema; rate_scene passes it on as score_answers' method."""
+    import yaml
+
+    from meaningmaps.config import load_config, load_schema
+
+    inference = load_schema()["properties"]["model"]["properties"]["inference"]["properties"]["scoring"]
+    assert inference["default"] == "cached" and inference["enum"] == ["cached", "tree"]
+    cfg = yaml.safe_load(REPO_CONFIG.read_text())
+    path = tmp_path / "c.yaml"
+    cfg["model"]["inference"].pop("scoring", None)
+    path.write_text(yaml.safe_dump(cfg))
+    assert load_config(path)["model"]["inference"]["scoring"] == "cached"
+    cfg["model"]["inference"]["scoring"] = "fast"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(InputError, match="model.inference.scoring.*'fast'"):
+        load_config(path)
+    views, index, _ = write_views(tmp_path, images[:3])
+    methods = []
+    real = model_ratings.score_answers
+    monkeypatch.setattr(model_ratings, "score_answers", lambda *a, **k: methods.append(k["method"]) or real(*a, **k))
+    tree = model_ratings.rate_scene(None, views, index, tmp_path / "t.csv", batch_size=3, progress=False,
+                                    model_and_processor=llava, scoring="tree")
+    cached = model_ratings.rate_scene(None, views, index, tmp_path / "c.csv", batch_size=3, progress=False,
+                                      model_and_processor=llava)
+    assert methods == ["tree", "cached"]
+    np.testing.assert_allclose(tree["expected"], cached["expected"], atol=1e-6)
+    with pytest.raises(ValueError, match="scoring"):
+        model_ratings.rate_scene(None, views, index, tmp_path / "x.csv", progress=False, model_and_processor=llava,
+                                 scoring="one-pass")
+
+
+def test_unknown_scoring_method_is_refused(llava, images):
+    model, processor = llava
+    with pytest.raises(ValueError, match="cached, tree.*'one-pass'"):
+        score_answers(model, processor, images[:1], method="one-pass")
 
 
 # --- probabilities -------------------------------------------------------------------------------

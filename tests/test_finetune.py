@@ -332,6 +332,11 @@ def test_lora_on_language_model_only_and_two_learning_rates(tiny_llava_dir, patc
         vision_layers = model.get_base_model().model.vision_tower.encoder.layers
         assert all(layer.gradient_checkpointing for layer in lm_layers)
         assert not any(getattr(layer, "gradient_checkpointing", False) for layer in vision_layers)
+        # every other layer (what bench/gpu_speed.py measures as gc2): layers 0, 2, ... only
+        enable_language_checkpointing(model, every_n_layers=2)
+        assert [layer.gradient_checkpointing for layer in lm_layers] == [i % 2 == 0 for i in range(len(lm_layers))]
+        assert not any(getattr(layer, "gradient_checkpointing", False) for layer in vision_layers)
+        enable_language_checkpointing(model)
 
         # the Trainer subclass builds AdamW with the LoRA lr and the projector lr
         args = TrainingArguments(output_dir=str(tmp_path / "t"), use_cpu=True, learning_rate=spec.learning_rate,

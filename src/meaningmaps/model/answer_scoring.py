@@ -10,6 +10,15 @@ whole answer ("very low" = every token of ``" very low"``, not only the first), 
    "very high") costs ONE extra pass over the prefix tokens on top of the cached prompt; the last token
    of every answer in the group is read from that pass. The cache is then cropped back to the prompt.
 
+``method="tree"`` computes the same quantity in ONE pass per batch: the distinct non-empty answer
+prefixes form a tree (one node per prefix, e.g. ``very``, ``some``, ``some what``) whose tokens are
+appended after the prompt, with a 4-D attention mask (:func:`tree_attention_mask`) under which each
+node sees the whole real prompt and its own ancestors only, at position ``prompt length + depth``;
+each answer's tokens are read off the logits of the prompt's last position and of its prefix nodes
+(:func:`answer_tree`). That pass cannot use SDPA's mask-free causal kernel (the cached prompt pass
+can when no row is padded), so which is faster is a measurement on the card
+(``bench/gpu_speed.py``); ``cached`` stays the default.
+
 So "very low" and "very high", which share their first token, get different probabilities:
 ``P(very) * P(low | very)`` and ``P(very) * P(high | very)``. The result equals running each full
 sequence without cache, one sample at a time (``tests/test_answer_scoring.py`` checks this).
@@ -36,6 +45,7 @@ import contextlib
 import copy
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -124,6 +134,81 @@ def continuation_groups(answer_ids: Sequence[Sequence[int]]) -> dict[tuple[int, 
             raise ValueError(f"answer {a} has no tokens.")
         groups.setdefault(ids[:-1], []).append(a)
     return groups
+
+
+SCORING_METHODS = ("cached", "tree")
+
+
+@dataclass(frozen=True)
+class AnswerTree:
+    """The answers' distinct non-empty proper prefixes as a tree, for one-pass scoring.
+
+    ``nodes[i]`` is a prefix (parents before children); it is fed as its last token ``tokens[i]``
+    at depth ``depths[i]`` (1 = the first answer token). ``ancestors[i][j]``: node j is node i or
+    one of its ancestors. ``reads[a]``: for each token of answer a, ``(row, token id)``, where row 0
+    is the logits after the prompt's last token and row ``1 + i`` those after node i.
+    """
+
+    nodes: tuple[tuple[int, ...], ...]
+    tokens: tuple[int, ...]
+    depths: tuple[int, ...]
+    ancestors: tuple[tuple[bool, ...], ...]
+    reads: tuple[tuple[tuple[int, int], ...], ...]
+
+
+def answer_tree(answer_ids: Sequence[Sequence[int]]) -> AnswerTree:
+    """The prefix tree of ``answer_ids``: each distinct prefix once, leaves (last tokens) not fed."""
+    index: dict[tuple[int, ...], int] = {}
+    for a, ids in enumerate(answer_ids):
+        ids = tuple(int(i) for i in ids)
+        if not ids:
+            raise ValueError(f"answer {a} has no tokens.")
+        for j in range(1, len(ids)):
+            index.setdefault(ids[:j], len(index))
+    nodes = tuple(index)
+    ancestors = tuple(tuple(len(other) <= len(node) and node[:len(other)] == other for other in nodes)
+                      for node in nodes)
+    reads = tuple(tuple((0 if j == 0 else 1 + index[tuple(int(i) for i in ids[:j])], int(ids[j]))
+                        for j in range(len(ids))) for ids in answer_ids)
+    return AnswerTree(nodes=nodes, tokens=tuple(n[-1] for n in nodes), depths=tuple(len(n) for n in nodes),
+                      ancestors=ancestors, reads=reads)
+
+
+def _check_tree_attention(attn_implementation: str) -> None:
+    if attn_implementation not in ("sdpa", "eager"):
+        raise ValueError(f"tree scoring builds its own 4-D attention mask, which needs sdpa or eager attention; "
+                         f"this model uses {attn_implementation!r}. Use method='cached' "
+                         f"(model.inference.scoring: cached) or load the model with attn_implementation='sdpa'.")
+
+
+def tree_attention_mask(mask, ancestors, *, attn_implementation: str = "sdpa", dtype=None):
+    """``[batch, 1, P + T, P + T]`` mask for the prompt (``mask``: ``[batch, P]``, left padded) followed by
+    T tree nodes: a prompt token sees the real prompt tokens up to itself (a padding token sees only
+    itself, so no row is empty; its output is never read), a node sees the whole real prompt and its
+    ancestors (``ancestors``: ``[T, T]`` bool) and no prompt token sees a node.
+
+    transformers passes a 4-D mask to the attention as it is (``masking_utils``), so it must already
+    be in the attention's form: bool (True = attend) for ``sdpa``, additive float in ``dtype`` (0 or the
+    dtype's minimum) for ``eager``. Other attention implementations are refused.
+    """
+    import torch
+
+    _check_tree_attention(attn_implementation)
+    real = mask.bool()
+    batch, p = real.shape
+    t = len(ancestors)
+    anc = torch.as_tensor(ancestors, dtype=torch.bool, device=mask.device).reshape(t, t)
+    causal = torch.ones(p, p, dtype=torch.bool, device=mask.device).tril()
+    eye = torch.eye(p, dtype=torch.bool, device=mask.device)
+    prompt_rows = (causal & real[:, None, :]) | (eye & ~real[:, :, None])  # [batch, P, P]
+    prompt_rows = torch.cat([prompt_rows, real.new_zeros(batch, p, t)], dim=2)
+    tree_rows = torch.cat([real[:, None, :].expand(batch, t, p), anc.expand(batch, t, t)], dim=2)
+    full = torch.cat([prompt_rows, tree_rows], dim=1)[:, None]  # [batch, 1, P + T, P + T]
+    if attn_implementation == "sdpa":
+        return full
+    if dtype is None:
+        raise ValueError("an eager-attention mask needs the model's dtype.")
+    return torch.zeros(full.shape, dtype=dtype, device=mask.device).masked_fill(~full, torch.finfo(dtype).min)
 
 
 def _prompts_for(processor, n: int, prompts) -> list[str]:
@@ -231,6 +316,46 @@ def _score_batch(model, enc, answer_ids, groups):
     return result.cpu().numpy()
 
 
+def _attn_implementation(model) -> str:
+    config = getattr(model.config, "text_config", None) or model.config
+    return getattr(config, "_attn_implementation", None) or "eager"
+
+
+def _score_batch_tree(model, enc, answer_ids, tree: AnswerTree):
+    """[batch, answers] float64 log-probabilities in one pass: prompt + answer-tree nodes under
+    :func:`tree_attention_mask` (inside inference_mode). Same sums, in the same order, as
+    :func:`_score_batch`."""
+    import torch
+
+    mask = enc["attention_mask"]
+    batch, p = mask.shape
+    device = mask.device
+    t = len(tree.nodes)
+    # Left padding: a row's first real token is at position 0; node i sits at (real length) + depth - 1,
+    # where the cached path puts that token when it feeds the node's prefix after the prompt.
+    position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    lengths = mask.long().sum(-1, keepdim=True)
+    depths = torch.tensor(tree.depths, dtype=torch.long, device=device).reshape(1, t)
+    position_ids = torch.cat([position_ids, lengths + depths - 1], dim=1)
+    tokens = torch.tensor(tree.tokens, dtype=torch.long, device=device).reshape(1, t).expand(batch, t)
+    input_ids = torch.cat([enc["input_ids"], tokens], dim=1)
+    dtype = next(model.parameters()).dtype
+    full_mask = tree_attention_mask(mask, tree.ancestors, attn_implementation=_attn_implementation(model),
+                                    dtype=dtype)
+    out = model(**{**enc, "input_ids": input_ids, "attention_mask": full_mask}, position_ids=position_ids,
+                use_cache=False, logits_to_keep=t + 1)
+    if out.logits.shape[1] != t + 1:
+        raise RuntimeError(f"the tree pass returned {out.logits.shape[1]} positions of logits, not {t + 1}.")
+    lp = torch.log_softmax(out.logits.float(), dim=-1)  # [batch, 1 + T, vocab]: row 0 after the prompt
+    result = torch.empty(batch, len(answer_ids), dtype=torch.float64, device=device)
+    for a, reads in enumerate(tree.reads):
+        total = lp[:, reads[0][0], reads[0][1]].double()
+        for row, token in reads[1:]:
+            total = total + lp[:, row, token].double()
+        result[:, a] = total
+    return result.cpu().numpy()
+
+
 def _model_device_dtype(model):
     import torch
 
@@ -242,18 +367,23 @@ def _model_device_dtype(model):
 
 def score_answers(model, processor, images, batch_size: int = 16, categories: Sequence[str] = CATEGORIES, *,
                   answer_ids: Sequence[Sequence[int]] | None = None, prompts: str | Sequence[str] | None = None,
-                  append_eos: bool = False) -> np.ndarray:
+                  append_eos: bool = False, method: str = "cached") -> np.ndarray:
     """``[n, n_answers]`` float64 log-probabilities of each whole answer given the prompt and image.
 
     ``images``: PIL images (the model views, handed to the processor as they are). ``prompts``: one
     prompt for all (default :func:`prompt_text`, the llava_v1 mode) or one per image. ``answer_ids``: explicit token id
-    sequences to score instead of the categories (tests use this). Out of memory raises
-    :class:`InferenceOOMError` naming half the batch size.
+    sequences to score instead of the categories (tests use this). ``method``: ``cached`` (a prompt
+    pass, then one cached pass per answer prefix) or ``tree`` (one pass with a tree-shaped mask);
+    both give the same log-probabilities up to floating-point rounding (see the module doc). Out of
+    memory raises :class:`InferenceOOMError` naming half the batch size.
     """
     import torch
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if method not in SCORING_METHODS:
+        raise ValueError(f"method must be one of {', '.join(SCORING_METHODS)} (model.inference.scoring), "
+                         f"not {method!r}.")
     images = list(images)
     n = len(images)
     prompts = _prompts_for(processor, n, prompts)
@@ -265,7 +395,17 @@ def score_answers(model, processor, images, batch_size: int = 16, categories: Se
             raise ValueError(f"answer ids {ids} fall outside the vocabulary of {vocab}.")
         if image_token is not None and image_token in ids[:-1]:
             raise ValueError(f"answer ids {ids} feed the image token {image_token} to the model.")
-    groups = continuation_groups(answer_ids)
+    if method == "tree":
+        tree = answer_tree(answer_ids)
+        _check_tree_attention(_attn_implementation(model))  # before any batch is prepared
+
+        def score(enc):
+            return _score_batch_tree(model, enc, answer_ids, tree)
+    else:
+        groups = continuation_groups(answer_ids)
+
+        def score(enc):
+            return _score_batch(model, enc, answer_ids, groups)
     out = np.empty((n, len(answer_ids)), dtype=np.float64)
     if n == 0:
         return out
@@ -286,7 +426,7 @@ def score_answers(model, processor, images, batch_size: int = 16, categories: Se
             if i + 1 < len(starts):
                 ahead = pool.submit(prepare, i + 1)
             stop = min(start + batch_size, n)
-            out[start:stop] = _score_batch(model, _to_device(enc, device, dtype), answer_ids, groups)
+            out[start:stop] = score(_to_device(enc, device, dtype))
     return out
 
 

@@ -210,15 +210,18 @@ def check_trainable(peft_model, train_projector: bool) -> dict:
     return counts
 
 
-def enable_language_checkpointing(model) -> None:
-    """Activation checkpointing (non-reentrant) for the language model's decoder layers only.
+def enable_language_checkpointing(model, every_n_layers: int = 1) -> None:
+    """Activation checkpointing (non-reentrant) for the language model's decoder layers only
+    (``every_n_layers``: only every n-th layer, the others keep their activations; training uses 1,
+    ``bench/gpu_speed.py`` measures 2).
 
     The frozen vision tower keeps no activations for backward anyway (nothing in it needs a gradient),
     and enabling checkpointing on the whole LLaVA would also hook the vision patch embedding to require
     grad (``enable_input_require_grads``), making backward run through the frozen vision tower for nothing.
     """
     language_model = model.get_base_model().model.language_model
-    language_model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    language_model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False},
+                                                   every_n_layers=every_n_layers)
 
 
 def optimizer_param_groups(model, learning_rate: float, projector_lr: float, weight_decay: float,

@@ -115,7 +115,7 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
             rate_scene(model, views, patches / "index.csv", ratings, mode=inference["mode"],
                        batch_size=batch_size or inference["batch_size"], map_from=inference["map_from"],
                        max_new_tokens=inference["max_new_tokens"], progress=progress,
-                       model_and_processor=loaded, prompt=prompt)
+                       model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
         m = map_from_ratings(ratings, image_size(path), specs, sigma)
         npy, png = out_dir / f"{path.stem}.npy", out_dir / f"{path.stem}.png"
         save_npy(npy, m.astype(np.float32))

@@ -29,7 +29,14 @@ import pandas as pd
 
 from ..atomic import save_csv
 from ..errors import InputError
-from .answer_scoring import answer_probabilities, category_rating, generate_answers, probability_columns, score_answers
+from .answer_scoring import (
+    SCORING_METHODS,
+    answer_probabilities,
+    category_rating,
+    generate_answers,
+    probability_columns,
+    score_answers,
+)
 from .prompting import CATEGORIES
 
 MODES = ("score", "generate")
@@ -76,18 +83,20 @@ def load_view(image, name=None):
 
 def rate_patches(model, processor, items, mode: str = "score", batch_size: int = 16, max_new_tokens: int = 512,
                  progress: bool = True, map_from: str = "expected", prompt: str | None = None,
-                 **generate_kwargs) -> pd.DataFrame:
+                 scoring: str = "cached", **generate_kwargs) -> pd.DataFrame:
     """One row per ``(scale, k, image)`` item, columns :func:`output_columns` (see the module doc).
 
     ``image`` is a PIL image or a path. Images are loaded ``batch_size`` at a time. ``progress`` shows
     a tqdm bar over patches on stderr. ``prompt``: the prompt text (default: ``prompt_text(processor)``,
-    the llava_v1 mode; the workflow passes ``qa/prompt.txt``). ``generate_kwargs`` go to
+    the llava_v1 mode; the workflow passes ``qa/prompt.txt``). ``scoring``: score mode's method,
+    ``cached`` or ``tree`` (:func:`score_answers`' ``method``). ``generate_kwargs`` go to
     ``model.generate`` in generate mode.
     """
     from tqdm import tqdm
 
     _check_choice("mode", mode, MODES)
     _check_choice("map_from", map_from, MAP_FROM)
+    _check_choice("scoring", scoring, SCORING_METHODS)
     items = list(items)
     keys = [(str(s), int(k)) for s, k, _ in items]
     if len(set(keys)) != len(keys):
@@ -102,7 +111,7 @@ def rate_patches(model, processor, items, mode: str = "score", batch_size: int =
             images = [load_view(img, f"{s}_{k}") for s, k, img in chunk]
             if mode == "score":
                 part = answer_probabilities(score_answers(model, processor, images, batch_size=batch_size,
-                                                          prompts=prompt))
+                                                          prompts=prompt, method=scoring))
             else:
                 answers = generate_answers(model, processor, images, max_new_tokens=max_new_tokens,
                                            batch_size=batch_size, prompts=prompt, **generate_kwargs)
@@ -158,12 +167,12 @@ def read_view_items(views_dir, index_csv) -> list[tuple[str, int, Path]]:
 def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score", batch_size: int = 16,
                device: str = "auto", dtype: str = "auto", map_from: str = "expected", max_new_tokens: int = 512,
                drop_unparsable: bool = False, progress: bool = True, model_and_processor=None,
-               prompt: str | None = None) -> pd.DataFrame:
+               prompt: str | None = None, scoring: str = "cached") -> pd.DataFrame:
     """Rate every patch view the index lists and write ``out_csv`` atomically; return the frame.
 
     Inputs are checked (index, every view file) before the model is loaded. ``model_and_processor``:
     an already loaded ``(model, processor)`` to reuse across scenes instead of loading ``model_path``.
-    ``prompt``: the prompt text (see :func:`rate_patches`).
+    ``prompt``, ``scoring``: see :func:`rate_patches`.
     In generate mode an answer that names no category raises :class:`InputError` (no CSV is written)
     unless ``drop_unparsable`` is set, which leaves those patches out of the CSV.
     """
@@ -171,13 +180,15 @@ def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score"
 
     _check_choice("mode", mode, MODES)
     _check_choice("map_from", map_from, MAP_FROM)
+    _check_choice("scoring", scoring, SCORING_METHODS)
     items = read_view_items(views_dir, index_csv)
     if model_and_processor is None:
         model, processor = load_llava(str(model_path), device=device, dtype=dtype)
     else:
         model, processor = model_and_processor
     frame = rate_patches(model, processor, items, mode=mode, batch_size=batch_size,
-                         max_new_tokens=max_new_tokens, progress=progress, map_from=map_from, prompt=prompt)
+                         max_new_tokens=max_new_tokens, progress=progress, map_from=map_from, prompt=prompt,
+                         scoring=scoring)
     if mode == "generate":
         bad = frame["argmax"].isna()
         if bad.any():
