@@ -4,6 +4,7 @@
     meaningmaps inspect FOLDER
     meaningmaps demo OUT_DIR [--scenes N] [--seed S]
     meaningmaps build-tiny OUT_DIR [--tokenizer FILE] ...
+    meaningmaps keys
 
 Every subcommand has ``--help``. Bad input ends with one line naming the file and the fix (exit 2).
 """
@@ -40,6 +41,14 @@ def _inspect(args) -> int:
     return 0
 
 
+def _keys(args) -> int:
+    from .config import load_schema
+    from .config_docs import keys_table
+
+    print(keys_table(load_schema()), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="meaningmaps", description="Automatic meaning maps (Henderson & Hayes "
                                  "2017) from a fine-tuned vision-language model.")
@@ -69,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
                        "map-like images, fixation files; then a dataset: section that uses them.")
     i.add_argument("folder", help="a data folder, e.g. data/osf/ptsvm after the download")
     i.set_defaults(run=_inspect)
+
+    k = sub.add_parser("keys", help="the config keys as a markdown table (README.md's 'Config keys')",
+                       description="Every config key of src/meaningmaps/config.schema.yaml with its type or "
+                       "values, default and description, as a markdown table: README.md's 'Config keys' table is "
+                       "this output, pasted between its marker comments (tests/test_config_docs.py checks it).")
+    k.set_defaults(run=_keys)
 
     # Listed for --help; main() hands their arguments to the modules (see DELEGATED).
     sub.add_parser("demo", help="write the synthetic demo study (as python -m meaningmaps.data.demo)")
