@@ -1,5 +1,5 @@
 # Attention maps: fixation map smoothed with Torralba's antonioGaussian (MIT saliency benchmark).
-# Module: src/meaningmaps/maps/attention.py (with fixations.py)
+# Subpackage maps/: src/meaningmaps/maps/attention.py; the fixations are read by src/meaningmaps/data/fixations.py
 
 
 rule attention:

@@ -1,5 +1,5 @@
 # Input check: every input file of the study checked up front, with the loaders of the jobs it
-# feeds, before any scene's chain starts. Module: src/meaningmaps/data/input_checks.py
+# feeds, before any scene's chain starts. Subpackage data/: src/meaningmaps/data/input_checks.py
 #
 # check_scene (one job per scene): the scene's image, ratings and maps; records their problems
 # instead of failing, so that every scene is checked. check_inputs (a local checkpoint): every

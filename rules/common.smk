@@ -1,4 +1,6 @@
-# Shared definitions: map sources, the study (scenes and files), wildcard helpers.
+# Shared definitions: map sources, the study (scenes and files), wildcard helpers, compute needs.
+# Subpackage workflow/: src/meaningmaps/workflow/source_defaults.py, shards.py; the study:
+# src/meaningmaps/data/dataset.py; the config: src/meaningmaps/config.py.
 # Every rule that reads a study file has the file's content digest among its params
 # (meaningmaps.atomic.content_digest): Snakemake reruns a job whose params changed, so a corrected
 # file copied in with an older modification time (cp -p, rsync -a, unzip) still reruns its jobs.

@@ -1,5 +1,5 @@
 # Data in: fetch the OSF project (OSF API v2), verify every file's hash, resume, write a manifest.
-# Module: src/meaningmaps/data/osf.py
+# Subpackage data/: src/meaningmaps/data/osf.py
 
 
 checkpoint download:

@@ -1,8 +1,8 @@
 # Evaluation: Pearson r, R^2, semipartial R^2 and the saliency benchmark's metrics of every map
 # source against attention, per scene; the noise ceiling per scene; then across scenes: means
 # with scene-bootstrap CIs, the mean ceiling and paired tests (Holm-adjusted).
-# Modules: src/meaningmaps/evaluation/scores.py (with metrics.py, saliency_metrics.py, noise_ceiling.py,
-# empirical_center.py, fixation_tables.py)
+# Subpackage evaluation/: src/meaningmaps/evaluation/scores.py (with metrics.py, saliency_metrics.py,
+# noise_ceiling.py); the fixation tables: src/meaningmaps/data/fixation_tables.py
 
 
 rule fixation_table:

@@ -1,5 +1,5 @@
 # The comparison and summary figures (final targets) and a gallery of scenes, hooked into
-# `snakemake --report`. Module: src/meaningmaps/evaluation/figures.py
+# `snakemake --report`. Subpackage evaluation/: src/meaningmaps/evaluation/figures.py
 
 
 if DS.get("fixations"):

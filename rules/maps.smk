@@ -1,6 +1,6 @@
 # Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
-# Module: src/meaningmaps/maps/map_sources.py (with meaning_map.py, smoothing.py, external_maps.py,
-# empirical_center.py)
+# Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
+# center_bias.py, empirical_center.py; maps made elsewhere: src/meaningmaps/data/external_maps.py
 
 
 rule map_from_ratings:

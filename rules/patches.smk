@@ -1,5 +1,5 @@
 # Patch grid: the Hayes toolkit's fine and coarse circular patches of one scene, as RGBA PNGs.
-# Module: src/meaningmaps/maps/patch_grid.py (grid, masks) and patch_files.py (writing).
+# Subpackage maps/: src/meaningmaps/maps/patch_grid.py (grid, masks) and patch_files.py (writing).
 
 
 rule patches:

@@ -1,5 +1,6 @@
 # Question-answer data: the patch as the model sees it, its label, and the JSONL the model trains on.
-# Modules: src/meaningmaps/model/qa_jsonl.py (views, JSONL), labels.py (labels), folds.py + splits.py (splits)
+# Subpackage model/: src/meaningmaps/model/qa_jsonl.py (views, JSONL), labels.py (labels), splits.py (folds),
+# prompting.py (prompt)
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 

@@ -1,5 +1,5 @@
 # Human per-patch ratings: recovered exactly from a toolkit rating matrix, or checked from a CSV.
-# Module: src/meaningmaps/data/human_ratings.py (with rating_matrix.py)
+# Subpackage data/: src/meaningmaps/data/human_ratings.py (with rating_matrix.py)
 
 
 rule human_ratings:
