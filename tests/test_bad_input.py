@@ -487,6 +487,7 @@ def _model_on(cfg: dict) -> dict:
 
 @pytest.mark.parametrize("value,says", [("", "is empty"), ("/", "is the filesystem root"),
                                         ("~/x", "starts with '~'")])
+@pytest.mark.slow
 def test_snakemake_refuses_results_folder_naming_the_config_file(demo, value, says):
     root, cfg = demo
     cfg["results"] = value
@@ -496,6 +497,7 @@ def test_snakemake_refuses_results_folder_naming_the_config_file(demo, value, sa
     assert not (root / "~").exists()
 
 
+@pytest.mark.slow
 def test_snakemake_stops_on_cmyk_image_at_start_up(demo):
     root, cfg = demo
     image_cmyk(root, cfg)
@@ -503,6 +505,7 @@ def test_snakemake_stops_on_cmyk_image_at_start_up(demo):
     assert proc.returncode != 0 and "scene_01.jpg: is a CMYK image" in out and "Fix: convert it" in out
 
 
+@pytest.mark.slow
 def test_snakemake_stops_on_duplicated_csv_rating_naming_the_lines(demo):
     root, cfg = demo
     csv_duplicate_row(root, cfg)  # spoils data/ratings/scene_01.csv (and checks the function level)
@@ -514,6 +517,7 @@ def test_snakemake_stops_on_duplicated_csv_rating_naming_the_lines(demo):
     assert not (root / "results" / "maps" / "human" / "scene_01.npy").exists()
 
 
+@pytest.mark.slow
 def test_snakemake_cuts_16bit_scene_into_the_8bit_patches(demo):
     root, cfg = demo
     _model_on(cfg)
@@ -527,6 +531,7 @@ def test_snakemake_cuts_16bit_scene_into_the_8bit_patches(demo):
     _assert_same_patches(root / "ref", target)
 
 
+@pytest.mark.slow
 def test_snakemake_leaves_another_jobs_temporary_alone(demo):
     root, cfg = demo
     _model_on(cfg)
@@ -541,6 +546,7 @@ def test_snakemake_leaves_another_jobs_temporary_alone(demo):
     assert (folder / "scene_01" / "index.csv").is_file()
 
 
+@pytest.mark.slow
 def test_snakemake_names_a_second_run_writing_the_same_patches(demo):
     """Another run (another working directory) finishes the same patches folder while this run's job
     is still writing it: the job fails saying so, and leaves no temporary behind."""

@@ -18,7 +18,7 @@ def run(*args, cwd=None):
     return subprocess.run([MEANINGMAPS, *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
-@pytest.mark.parametrize("sub", [[], ["map"], ["inspect"], ["demo"], ["build-tiny"]])
+@pytest.mark.parametrize("sub", [[], ["map"], ["inspect"], ["keys"], ["demo"], ["build-tiny"]])
 def test_every_subcommand_has_help(sub):
     proc = run(*sub, "--help")
     assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr

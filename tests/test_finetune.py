@@ -36,6 +36,8 @@ from meaningmaps.model.finetune import (
 from meaningmaps.model.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
 from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
+pytestmark = pytest.mark.slow  # trains models: left out by scripts/test.sh --fast
+
 N_PATCHES = 16
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 

@@ -111,6 +111,7 @@ def bad_then_fixed(pristine, tmp_path_factory):
     return root, configfile, bad, first, again, fixed, snapshot
 
 
+@pytest.mark.slow
 def test_bad_files_stop_the_run_in_the_check(bad_then_fixed):
     root, _, bad, first, _, _, snapshot = bad_then_fixed
     out = first.stdout + first.stderr
@@ -130,6 +131,7 @@ def test_bad_files_stop_the_run_in_the_check(bad_then_fixed):
     assert verdict["ok"] is False and len(verdict["problems"]) == 4
 
 
+@pytest.mark.slow
 def test_refusal_is_not_retried(bad_then_fixed):
     """The run had --retries 2 (as the SLURM profile): the refusal's `retries: 0` wins."""
     _, _, _, first, _, _, _ = bad_then_fixed
@@ -139,6 +141,7 @@ def test_refusal_is_not_retried(bad_then_fixed):
     assert "Trying to restart" not in out
 
 
+@pytest.mark.slow
 def test_run_again_without_a_fix_refuses_at_once(bad_then_fixed):
     _, _, bad, _, again, _, _ = bad_then_fixed
     out = again.stdout + again.stderr
@@ -148,6 +151,7 @@ def test_run_again_without_a_fix_refuses_at_once(bad_then_fixed):
     assert all(f"  - {path}: " in out for path in bad)
 
 
+@pytest.mark.slow
 def test_run_after_the_fix_completes(bad_then_fixed):
     root, _, _, _, _, fixed, _ = bad_then_fixed
     out = fixed.stdout + fixed.stderr
@@ -159,6 +163,7 @@ def test_run_after_the_fix_completes(bad_then_fixed):
     assert (root / "results" / "figures" / "comparison.png").is_file()
 
 
+@pytest.mark.slow
 def test_changed_file_reruns_only_its_scene(bad_then_fixed, pristine):
     root, configfile, _, _, _, fixed, _ = bad_then_fixed
     assert fixed.returncode == 0
@@ -180,6 +185,7 @@ def test_changed_file_reruns_only_its_scene(bad_then_fixed, pristine):
     assert "Nothing to be done" in snakemake(root, configfile, "-n").stdout
 
 
+@pytest.mark.slow
 def test_bad_file_stops_the_model_steps_too(pristine, tmp_path):
     """Model steps enabled: a truncated image stops the run in the check, before any model job.
     One core, so that the jobs not behind the check (build_tiny_llava, center_map, fixation_table:

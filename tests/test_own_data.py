@@ -82,6 +82,7 @@ def test_readme_config_is_complete():
     assert cfg["model"]["enabled"] is False
 
 
+@pytest.mark.slow
 def test_own_data_end_to_end(own_run):
     root, cfg, _, logd, _ = own_run
     res = root / cfg["results"]
@@ -94,6 +95,7 @@ def test_own_data_end_to_end(own_run):
         assert np.allclose(got, np.exp(m).astype(np.float32), rtol=1e-6, atol=0)  # transform: exp
 
 
+@pytest.mark.slow
 def test_own_attention_maps_use_the_mapped_origin_and_numbers(own_run):
     root, cfg, fix, logd, _ = own_run
     res = root / cfg["results"]

@@ -39,6 +39,7 @@ def check_scene(args):
                 map_range=(float(ours.min()), float(ours.max())))
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_all_24_scenes_recover_exactly(smm_dir):
     images = sorted((smm_dir / "scene_images").glob("*.jpg"))

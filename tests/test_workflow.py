@@ -20,6 +20,8 @@ from meaningmaps.data.demo import make_demo_study
 
 from .conftest import HH17, REPO, demo_config, ratings_csv
 
+pytestmark = pytest.mark.slow  # runs the workflow: left out by scripts/test.sh --fast
+
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 

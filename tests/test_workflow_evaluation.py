@@ -21,6 +21,8 @@ from .conftest import demo_config
 from .test_workflow import snakemake
 from .test_workflow import write_config as write
 
+pytestmark = pytest.mark.slow  # runs the workflow: left out by scripts/test.sh --fast
+
 SCENES = ["scene_01", "scene_02", "scene_03"]
 H, W = 384, 512
 
