@@ -150,11 +150,8 @@ def test_score_with_left_padding_of_unequal_lengths(llava, images):
     np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
 
 
-def test_positions_and_masks_under_left_padding(llava, images):
-    """RoPE is shift-invariant, so wrong positions under left padding would hardly change the numbers:
-    check the position ids and masks the language model receives directly."""
-    model, processor = llava
-    prompts = [prompt_text(processor), short_prompt(processor)]
+def language_model_inputs(model, call) -> list[tuple]:
+    """(position ids, attention mask) of every language-model pass that ``call()`` makes."""
     seen = []
 
     def spy(module, args, kwargs):
@@ -162,9 +159,19 @@ def test_positions_and_masks_under_left_padding(llava, images):
 
     handle = model.model.language_model.register_forward_pre_hook(spy, with_kwargs=True)
     try:
-        score_answers(model, processor, images[:2], batch_size=2, prompts=prompts, answer_ids=[[17, 18, 21]])
+        call()
     finally:
         handle.remove()
+    return seen
+
+
+def test_positions_and_masks_under_left_padding(llava, images):
+    """RoPE is shift-invariant, so wrong positions under left padding would hardly change the numbers:
+    check the position ids and masks the language model receives directly."""
+    model, processor = llava
+    prompts = [prompt_text(processor), short_prompt(processor)]
+    seen = language_model_inputs(model, lambda: score_answers(model, processor, images[:2], batch_size=2, prompts=prompts,
+                                                              answer_ids=[[17, 18, 21]]))
     (pos0, mask0), (pos1, mask1) = seen
     lengths = mask0.sum(-1)
     assert lengths[0] != lengths[1]
@@ -298,17 +305,8 @@ def test_tree_positions_and_mask_under_left_padding(llava, images):
     """One language-model pass; the nodes sit where the cached path feeds them: real length + depth - 1."""
     model, processor = llava
     prompts = [prompt_text(processor), short_prompt(processor)]
-    seen = []
-
-    def spy(module, args, kwargs):
-        seen.append((kwargs["position_ids"].clone(), kwargs["attention_mask"].clone()))
-
-    handle = model.model.language_model.register_forward_pre_hook(spy, with_kwargs=True)
-    try:
-        score_answers(model, processor, images[:2], batch_size=2, prompts=prompts, answer_ids=[[17, 18, 21], [17, 5]],
-                      method="tree")
-    finally:
-        handle.remove()
+    seen = language_model_inputs(model, lambda: score_answers(model, processor, images[:2], batch_size=2, prompts=prompts,
+                                                              answer_ids=[[17, 18, 21], [17, 5]], method="tree"))
     assert len(seen) == 1
     pos, mask = seen[0]
     enc = processor(images=images[:2], text=prompts, return_tensors="pt", padding=True)
