@@ -625,7 +625,9 @@ def section_study_time(a):
         sources[name] = "missing"
         return None
 
-    here, there = "this run", f"reference {a.reference}"
+    ref_path = Path(a.reference).resolve()
+    ref_name = ref_path.relative_to(HERE.parent) if ref_path.is_relative_to(HERE.parent) else ref_path
+    here, there = "this run", f"reference {ref_name}"  # repo-relative: the record reads the same anywhere
     cached = pick("scoring_cached_pps", (here + ": score_variants", _num("score_variants", "methods", "cached",
                                                                          "patches_per_s")),
                   (here + ": score best", _num("score", "best", "patches_per_s")),
