@@ -24,6 +24,7 @@ from meaningmaps.config import (  # noqa: E402
     scale_specs,
     validate_config,
 )
+from meaningmaps import file_facts  # noqa: E402
 from meaningmaps.data.dataset import SCENE_PATTERN, discover  # noqa: E402
 from meaningmaps.model.splits import ALL, model_folds, rating_fold, rating_folds, rating_scheme, schemes  # noqa: E402
 
@@ -42,6 +43,9 @@ apply_finetune_recipe(config)  # model.finetune.recipe: before the defaults are 
 validate(config, schema=str(SCHEMA_PATH))
 
 R = config["results"].rstrip("/")
+# Content digests and image sizes, remembered across runs by each file's identity (path, size,
+# mtime, ctime, inode): a start-up reads only the files that changed. Jobs read the store only.
+file_facts.use_store(f"{R}/.cache/file_facts.json", write=not (workflow.remote_exec or workflow.subprocess_exec))
 DS = config["dataset"]
 SPECS = [dict(name=s.name, n=s.n, diameter=s.diameter) for s in scale_specs(config)]
 DOWNLOAD = config["download"]["enabled"]

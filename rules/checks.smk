@@ -1,43 +1,46 @@
 # Input check: every input file of the study checked up front, with the loaders of the jobs it
 # feeds, before any scene's chain starts. Subpackage data/: src/meaningmaps/data/input_checks.py
 #
-# check_scene (one job per scene): the scene's image, ratings and maps; records their problems
-# instead of failing, so that every scene is checked. check_inputs (a local checkpoint): every
+# check_scenes (one job per chunk of checks.scenes_per_job scenes, a scene's chunk fixed by its
+# name): each scene's image, ratings and maps; records their problems instead of failing, so that
+# every scene is checked. check_inputs (a local checkpoint): every
 # scene's fixations (one file for all scenes), then the verdict of all checks. The first job of
-# every scene chain (patches, human_ratings, attention, import_map) takes the input
+# every scene chain (patches, human_ratings, fixation_tables, import_map) takes the input
 # inputs_checked() (rules/common.smk): it waits for the verdict, and depends on refuse_inputs,
 # which fails with one error listing every problem, when there are problems. retries: 0: a bad
 # file stays bad, so the SLURM profile's `retries: 2` must not run a check three times.
 
 
-rule check_scene:
+rule check_scenes:
+    """A chunk of scenes (checks.scenes_per_job): each scene's image, ratings and maps checked as
+    their jobs will read them; problems recorded in the report, not raised."""
     input:
-        unpack(scene_check_files),
+        unpack(chunk_check_files),
     output:
-        f"{R}/checks/scenes/{{scene}}.json",
+        f"{R}/checks/scenes/{{chunk}}.json",
+    wildcard_constraints:
+        chunk=SHARD_PATTERN,
     params:
-        content=scene_contents,
-        size=scene_size,
+        scenes=chunk_check_scenes,  # with the files' content digests
         specs=SPECS,
-        maps=scene_check_maps,
     threads: 1
     resources:
         **LIGHT,
     log:
-        f"{R}/logs/checks/scenes/{{scene}}.log",
+        f"{R}/logs/checks/scenes/{{chunk}}.log",
     benchmark:
-        f"{R}/benchmarks/checks/scenes/{{scene}}.tsv"
+        f"{R}/benchmarks/checks/scenes/{{chunk}}.tsv"
     retries: 0
     priority: 100
     conda:
         "../envs/core.yaml"
     script:
-        "../scripts/check_scene.py"
+        "../scripts/check_scenes.py"
 
 
 checkpoint check_inputs:
     input:
-        scenes=scene_check_reports,
+        scenes=check_reports,
         fixations=lambda wc: [str(study().fixations)] if study().fixations else [],
     output:
         INPUTS_REPORT,

@@ -102,6 +102,17 @@ def all_targets(wildcards):
     return targets
 
 
+# Every scene's selected fixations (rule fixation_tables) and their pool per image size (rule
+# fixation_pool): see rules/attention.smk.
+FIXATION_TABLES = f"{R}/fixations/scenes"
+
+
+def fixation_pool_of(scene):
+    """The pool of every scene's fixations on this scene's image size."""
+    h, w = study().sizes[scene]
+    return f"{R}/fixations/pooled/{h}x{w}.npz"
+
+
 def gallery_scenes():
     """The scenes of the gallery of a study without fixations: the first figures.gallery_scenes."""
     return study().scenes[: config["figures"]["gallery_scenes"]]
@@ -327,9 +338,9 @@ def inputs_checked(wildcards):
     return [] if input_check_passed() else [INPUTS_REFUSED]
 
 
-def scene_check_files(wildcards):
-    """The scene's own input files (image, ratings, maps), named as rule check_scene reads them."""
-    st, scene = study(), wildcards.scene
+def scene_files(scene):
+    """A scene's own input files (image, ratings, maps) as rule check_scenes reads them."""
+    st = study()
     files = {}
     if scene in st.images:
         files["image"] = str(st.images[scene])
@@ -341,24 +352,43 @@ def scene_check_files(wildcards):
     return files
 
 
-def scene_check_maps(wildcards):
-    """{source: (path, transform, resize)} of the scene's maps (rule import_map's arguments)."""
+@functools.cache
+def check_chunks():
+    """chunk -> scenes, for rule check_scenes: the scenes with files of their own (none: fixations
+    only) cut into chunks of checks.scenes_per_job, a scene's chunk fixed by its name as the rating
+    shards are (meaningmaps.workflow.shards): a changed file reruns its chunk's check only."""
+    st = study()
+    own = [s for s in st.scenes if s in st.images or s in st.ratings or any(s in found for found in st.maps.values())]
+    return assign_shards({"check": own}, config["checks"]["scenes_per_job"]) if own else {}
+
+
+def chunk_check_files(wildcards):
+    """Every input file of a chunk's scenes (rule check_scenes' input)."""
+    files = {"images": [], "ratings": [], "maps": []}
+    for scene in check_chunks()[wildcards.chunk]:
+        own = scene_files(scene)
+        files["images"] += [own["image"]] if "image" in own else []
+        files["ratings"] += [own["ratings"]] if "ratings" in own else []
+        files["maps"] += own.get("maps", [])
+    return files
+
+
+def chunk_check_scenes(wildcards):
+    """{scene: what check_scene_files takes} of a chunk's scenes (rule check_scenes' params), with
+    the content digests of the files (a corrected file copied in with an old time reruns the check)."""
     from meaningmaps.data.input_checks import scene_map_settings
 
     st = study()
-    return scene_map_settings(st.maps, st.map_settings, wildcards.scene)
+    out = {}
+    for scene in check_chunks()[wildcards.chunk]:
+        own = scene_files(scene)
+        paths = [own[k] for k in ("image", "ratings") if k in own] + list(own.get("maps", []))
+        out[scene] = dict(size=list(st.sizes[scene]), image=own.get("image"), ratings=own.get("ratings"),
+                          maps=scene_map_settings(st.maps, st.map_settings, scene),
+                          content=[content_digest(p) for p in paths])
+    return out
 
 
-def scene_check_reports(wildcards):
-    """One check_scene report per scene that has files of its own (none: fixations only)."""
-    st = study()
-    per_scene = [s for s in st.scenes if s in st.images or s in st.ratings
-                 or any(s in found for found in st.maps.values())]
-    return expand(f"{R}/checks/scenes/{{scene}}.json", scene=per_scene)
-
-
-def scene_contents(wildcards):
-    """Content digests of a scene's own input files (image, ratings, maps): params of check_scene."""
-    files = scene_check_files(wildcards)
-    paths = [files[k] for k in ("image", "ratings") if k in files] + list(files.get("maps", []))
-    return [content_digest(p) for p in paths]
+def check_reports(wildcards):
+    """The reports of every chunk's check."""
+    return expand(f"{R}/checks/scenes/{{chunk}}.json", chunk=list(check_chunks()))

@@ -2,37 +2,13 @@
 # source against attention, per scene; the noise ceiling per scene; then across scenes: means
 # with scene-bootstrap CIs, the mean ceiling and paired tests (Holm-adjusted).
 # Subpackage evaluation/: src/meaningmaps/evaluation/scores.py (with metrics.py, saliency_metrics.py,
-# noise_ceiling.py); the fixation tables: src/meaningmaps/data/fixation_tables.py
-
-
-rule fixation_table:
-    """One scene's fixations exactly as its attention map uses them (fixations.scene_fixations,
-    the arguments of rule attention), for every map made from several scenes' fixations."""
-    input:
-        fixations=lambda wc: study().fixations,
-        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
-    output:
-        f"{R}/fixations/{{scene}}.csv",
-    params:
-        content=lambda wc: content_digest(study().fixations),
-        size=scene_size,
-        outside=config["dataset"]["fixations_outside"],
-        settings=lambda wc: study().fixation_settings,
-    threads: 1
-    resources:
-        **LIGHT,
-    log:
-        f"{R}/logs/fixation_table/{{scene}}.log",
-    conda:
-        "../envs/core.yaml"
-    script:
-        "../scripts/fixation_table.py"
+# noise_ceiling.py); the fixation tables and pools they read: rules/attention.smk
 
 
 rule noise_ceiling:
     """Split-half r of the scene's attention map (subjects by alternating rank) and 2r / (1 + r)."""
     input:
-        f"{R}/fixations/{{scene}}.csv",
+        tables=FIXATION_TABLES,
     output:
         f"{R}/evaluation/ceiling/{{scene}}.csv",
     params:
@@ -57,16 +33,17 @@ rule score_scene:
     input:
         attention=f"{R}/attention/{{scene}}.npy",
         maps=expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, allow_missing=True),
-        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=study().scenes),
-        # the information-gain baseline, the empirical centre bias (none in a one-scene study)
+        tables=FIXATION_TABLES,
+        # the other scenes' fixations (shuffled AUC) and the information-gain baseline, the empirical
+        # centre bias: none in a one-scene study
+        pool=lambda wc: [fixation_pool_of(wc.scene)] if len(study().scenes) > 1 else [],
         baseline=lambda wc: [f"{R}/maps/center_empirical/{wc.scene}.npy"] if len(study().scenes) > 1 else [],
     output:
         f"{R}/evaluation/scenes/{{scene}}.csv",
     params:
         sources=MAP_SOURCES,
         semipartial=SEMIPARTIAL,
-        scenes=lambda wc: study().scenes,
-        sizes=lambda wc: {s: list(v) for s, v in study().sizes.items()},
+        size=scene_size,
         auc=config["evaluation"]["auc_shuffled"],
         seed=config["evaluation"]["seed"],
     threads: 1

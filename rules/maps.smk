@@ -82,13 +82,13 @@ rule center_empirical:
     """The empirical centre bias: the attention map of every other scene's fixations (leave one
     scene out; same fc/weight/wrap as rule attention). Also the information-gain baseline."""
     input:
-        tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=[s for s in study().scenes if s != wc.scene]),
+        tables=FIXATION_TABLES,
+        pool=lambda wc: fixation_pool_of(wc.scene),
     output:
         npy=f"{R}/maps/center_empirical/{{scene}}.npy",
         png=f"{R}/maps/center_empirical/{{scene}}.png",
     params:
-        others=lambda wc: [s for s in study().scenes if s != wc.scene],
-        sizes=lambda wc: {s: list(v) for s, v in study().sizes.items()},
+        size=scene_size,
         fc=config["attention"]["fc"],
         weight=config["attention"]["weight"],
         wrap=config["attention"]["wrap"],

@@ -4,8 +4,29 @@
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 
-# The pad colour "processor" is the base model's image-processor mean: only then is the base an input.
+# The pad colour "processor" is the base model's image-processor mean: read once by rule pad_fill
+# (one processor load for the study, not one per scene), the input of every scene's views.
 VIEWS_NEED_BASE = MODEL["image_aspect"] == "pad" and MODEL["pad_fill"] == "processor"
+PAD_FILL = f"{R}/qa/pad_fill.json"
+
+
+rule pad_fill:
+    """The base model's image-processor mean, the pad colour of the views under model.pad_fill processor."""
+    input:
+        base=BASE_INPUT,
+    output:
+        PAD_FILL,
+    params:
+        model=base_model,
+    threads: 1
+    resources:
+        **LIGHT,
+    log:
+        f"{R}/logs/pad_fill.log",
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../scripts/pad_fill.py"
 
 
 rule patch_views:
@@ -13,14 +34,13 @@ rule patch_views:
     pasted on a square of model.pad_fill (LLaVA-1.5's expand2square): exactly the image the model sees."""
     input:
         patches=f"{R}/patches/{{scene}}",
-        base=BASE_INPUT if VIEWS_NEED_BASE else [],
+        pad_fill=[PAD_FILL] if VIEWS_NEED_BASE else [],
     output:
         directory(f"{R}/qa/images/{{scene}}"),
     params:
         background=MODEL["background"],
         aspect=MODEL["image_aspect"],
         pad_fill=MODEL["pad_fill"],
-        model=lambda wildcards, input: base_model(wildcards, input) if VIEWS_NEED_BASE else None,
     threads: 1
     resources:
         **LIGHT,

@@ -3,9 +3,9 @@
 import numpy as np
 
 from meaningmaps.atomic import save_csv
-from meaningmaps.data.fixation_tables import read_fixation_table
+from meaningmaps.data.fixation_tables import scene_table
 from meaningmaps.evaluation.scores import score_scene
-from meaningmaps.maps.empirical_center import fixated_pixels, pool_other_scenes, size_note
+from meaningmaps.maps.empirical_center import fixated_pixels, load_pool, others_from_pool, pool_note
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):
@@ -13,16 +13,16 @@ with logged(snakemake):
     scene = sm.wildcards.scene
     attention = np.load(sm.input.attention).astype(np.float64)
     maps = {s: np.load(p).astype(np.float64) for s, p in zip(sm.params.sources, sm.input.maps, strict=True)}
-    tables = {s: read_fixation_table(p) for s, p in zip(sm.params.scenes, sm.input.tables, strict=True)}
-    sizes = {s: tuple(v) for s, v in sm.params.sizes.items()}
-    h, w = sizes[scene]
-    fixated = fixated_pixels(tables[scene], h, w)
+    own = scene_table(sm.input.tables, scene)
+    h, w = sm.params.size
+    fixated = fixated_pixels(own, h, w)
     other = baseline = None
-    if len(tables) > 1:
-        note = size_note(sizes, scene)
+    if sm.input.pool:
+        pool = load_pool(sm.input.pool[0])
+        note = pool_note(pool, (h, w))
         if note:
             print(f"shuffled AUC negatives: {note}")
-        other = fixated_pixels(pool_other_scenes(tables, sizes, scene), h, w)
+        other = (others_from_pool(pool, own, scene) > 0).astype(np.float64)  # as fixated_pixels
         baseline = np.load(sm.input.baseline[0]).astype(np.float64)
     else:
         print("one scene only: no other scenes' fixations, so auc_shuffled and information_gain are NaN")

@@ -189,7 +189,7 @@ def test_changed_ratings_of_a_training_scene_retrain_only_the_folds_that_train_o
     proc = run(root, cfg)
     counts = executed(proc.stdout + proc.stderr)
     assert counts.get("finetune") == 1, counts  # fold0, which trains on scene_02
-    assert counts.get("human_ratings") == 1 and counts.get("check_scene") == 1, counts
+    assert counts.get("human_ratings") == 1 and counts.get("check_scenes") == 1, counts
     after = adapter_bytes(root)
     assert after["fold0"] != before["fold0"]
     assert after["fold1"] == before["fold1"] and fold1_adapter.stat().st_mtime_ns == fold1_mtime

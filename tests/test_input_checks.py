@@ -25,7 +25,7 @@ from .conftest import demo_config
 from .test_workflow import job_counts, snakemake, write_config
 
 # jobs that read the study's files (the scene chains' first jobs) and every model job
-GATED = {"patches", "human_ratings", "attention", "import_map"}
+GATED = {"patches", "human_ratings", "fixation_tables", "attention", "import_map"}
 MODEL_JOBS = {"build_tiny_llava", "prompt", "patch_views", "qa_scene", "qa_split", "finetune", "merge",
               "base_ratings", "finetuned_ratings", "probe_features", "probe_fit", "probe_ratings"}
 
@@ -93,8 +93,7 @@ def fixation_off_image(data: Path) -> Path:
 @pytest.fixture(scope="module")
 def bad_then_fixed(pristine, tmp_path_factory):
     """Four bad files in three scenes: a run (with --retries 2), the same run again, then the
-    files fixed and a third run. The bad runs on one core: fixation_table reads the fixation file
-    too but is not behind the check (rules/evaluation.smk), and on two cores it can fail first."""
+    files fixed and a third run, on one core."""
     root = tmp_path_factory.mktemp("bad")
     data = copy_study(pristine, root)
     bad = [truncate_image(data), rating_seven(data), nan_map(data), fixation_off_image(data)]
@@ -117,7 +116,7 @@ def test_bad_files_stop_the_run_in_the_check(bad_then_fixed):
     out = first.stdout + first.stderr
     assert first.returncode != 0
     ran = set(rules_run(out))
-    assert {"check_scene", "check_inputs", "refuse_inputs"} <= ran, ran
+    assert {"check_scenes", "check_inputs", "refuse_inputs"} <= ran, ran
     assert not ran & (GATED | {"map_from_ratings", "score_scene", "evaluate", "figures"}), ran
     assert "the input check found 4 problem(s) in 4 file(s)" in out
     for path in bad:  # each file named, with its fix, on its own line of the one error
@@ -137,7 +136,8 @@ def test_refusal_is_not_retried(bad_then_fixed):
     _, _, _, first, _, _, _ = bad_then_fixed
     out = first.stdout + first.stderr
     ran = rules_run(out)
-    assert (ran.count("check_scene"), ran.count("check_inputs"), ran.count("refuse_inputs")) == (3, 1, 1), ran
+    # 3 scenes: one chunk of checks (checks.scenes_per_job 50)
+    assert (ran.count("check_scenes"), ran.count("check_inputs"), ran.count("refuse_inputs")) == (1, 1, 1), ran
     assert "Trying to restart" not in out
 
 
@@ -146,7 +146,7 @@ def test_run_again_without_a_fix_refuses_at_once(bad_then_fixed):
     _, _, bad, _, again, _, _ = bad_then_fixed
     out = again.stdout + again.stderr
     assert again.returncode != 0
-    assert rules_run(out).count("check_scene") == 0  # nothing changed: the checks are not redone
+    assert rules_run(out).count("check_scenes") == 0  # nothing changed: the checks are not redone
     assert "refuse_inputs" in rules_run(out)
     assert all(f"  - {path}: " in out for path in bad)
 
@@ -157,7 +157,7 @@ def test_run_after_the_fix_completes(bad_then_fixed):
     out = fixed.stdout + fixed.stderr
     assert fixed.returncode == 0, out[-4000:]
     ran = rules_run(out)
-    assert ran.count("check_scene") == 3 and "refuse_inputs" not in ran
+    assert ran.count("check_scenes") == 1 and "refuse_inputs" not in ran
     assert ran.index("check_inputs") < min(ran.index(r) for r in GATED - {"patches"})
     assert json.loads((root / "results" / "checks" / "inputs.json").read_text())["ok"] is True
     assert (root / "results" / "figures" / "comparison.png").is_file()
@@ -177,7 +177,7 @@ def test_changed_file_reruns_only_its_scene(bad_then_fixed, pristine):
                       "all": 1, "total": 6}, plan.stdout[-3000:]  # a dry run plans after a passing check
     run = snakemake(root, configfile)
     ran = rules_run(run.stdout + run.stderr)
-    assert sorted(ran) == sorted(["check_scene", "check_inputs", "human_ratings", "map_from_ratings", "score_scene",
+    assert sorted(ran) == sorted(["check_scenes", "check_inputs", "human_ratings", "map_from_ratings", "score_scene",
                                   "evaluate", "figures", "all"]), ran
     assert "scene=scene_02" in run.stdout + run.stderr
     for scene, mtime in kept.items():
@@ -188,8 +188,8 @@ def test_changed_file_reruns_only_its_scene(bad_then_fixed, pristine):
 @pytest.mark.slow
 def test_bad_file_stops_the_model_steps_too(pristine, tmp_path):
     """Model steps enabled: a truncated image stops the run in the check, before any model job.
-    One core, so that the jobs not behind the check (build_tiny_llava, center_map, fixation_table:
-    no study file of a scene chain) cannot run beside it; the check's priority runs it first."""
+    One core, so that the jobs not behind the check (build_tiny_llava, center_map: no study file of
+    a scene chain) cannot run beside it; the check's priority runs it first."""
     data = copy_study(pristine, tmp_path)
     image = truncate_image(data)
     configfile = write_config(tmp_path / "config.yaml", demo_config(tmp_path))

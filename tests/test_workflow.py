@@ -166,8 +166,8 @@ def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
     # scene_02 is rated by fold1, trained on scene_01 and scene_03; scene_02's own labels (fold1's
     # test side) are planned for fold1's held-out loss only. fold1's shard holds scene_02 alone.
     assert job_counts(proc.stdout) == {
-        "build_tiny_llava": 1, "patches": 3, "patch_views": 3, "human_ratings": 3, "qa_scene": 3, "prompt": 1,
-        "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_ratings": 1, "total": 19}
+        "build_tiny_llava": 1, "patches": 3, "pad_fill": 1, "patch_views": 3, "human_ratings": 3, "qa_scene": 3,
+        "prompt": 1, "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_ratings": 1, "total": 20}
 
 
 def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, tmp_path):

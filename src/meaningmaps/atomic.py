@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import InputError
+from .file_facts import remembered
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
@@ -139,28 +140,24 @@ def _free(folder: Path) -> str:
     return f"{free:.1f} TB"
 
 
-_DIGESTS: dict[tuple, str] = {}
-
-
 def content_digest(path) -> str:
     """The first 16 hex digits of the sha256 of a file's content, for a rule's ``params``.
 
     Why: Snakemake reruns a job when an input is newer than its outputs, so a corrected input
     copied in with an older modification time (``cp -p``, ``rsync -a``, unzip) is never picked up;
     it also reruns a job whose params changed, so a digest among the params reruns exactly the
-    jobs whose file's content changed (a copy of the same content reruns nothing). Cached per
-    process by (path, size, mtime, ctime, inode): one read per file and DAG build.
+    jobs whose file's content changed (a copy of the same content reruns nothing). Remembered by
+    the file's identity (path, size, mtime, ctime, inode; :mod:`meaningmaps.file_facts`): within a
+    process, and across runs when the workflow keeps its store.
     """
-    path = Path(path)
-    st = path.stat()
-    key = (str(path.absolute()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    if key not in _DIGESTS:
+    def sha256() -> str:
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
-        _DIGESTS[key] = digest.hexdigest()[:16]
-    return _DIGESTS[key]
+        return digest.hexdigest()[:16]
+
+    return remembered("sha256", path, sha256)
 
 
 def save_npy(path, array) -> None:
@@ -168,6 +165,14 @@ def save_npy(path, array) -> None:
 
     with atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, array)
+
+
+def save_npz(path, **arrays) -> None:
+    """Several arrays in one compressed .npz, atomically."""
+    import numpy as np
+
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 def save_csv(path, frame) -> None:

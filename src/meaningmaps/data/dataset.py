@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..file_facts import remembered
 from .external_maps import MAP_SUFFIXES, map_size, map_source_settings
 from .images import IMAGE_SUFFIXES, image_size
 
@@ -184,11 +185,14 @@ def scene_size(scene: str, study: Study, fallback) -> tuple[int, int]:
     ``dataset.size`` ([width, height]). A ``resize: true`` source never sets the size: it is the
     one whose maps may be of another size."""
     if scene in study.images:
-        return image_size(study.images[scene])
+        path = study.images[scene]
+        return tuple(remembered("image_size", path, lambda: list(image_size(path))))
     for name, found in study.maps.items():
         settings = study.map_settings.get(name, {})
         if scene in found and not settings.get("resize"):
-            return map_size(found[scene], variable=settings.get("variable"), source=name)
+            path, variable = found[scene], settings.get("variable")
+            return tuple(remembered(f"map_size:{variable}", path,
+                                    lambda: list(map_size(path, variable=variable, source=name))))
     if fallback:
         return int(fallback[1]), int(fallback[0])
     raise InputError(None, f"scene {scene!r} has no image or map to take its size from (maps with resize: true "

@@ -5,16 +5,20 @@ attention map is made from: checked against the image size, selected by the stud
 settings) written as ``fixations/<scene>.csv`` and read back unchanged (float64 coordinates
 round-trip exactly; scene and subject stay text).
 
-Why: the empirical centre bias, the shuffled AUC's negatives and the noise ceiling need the
-fixations of many scenes; reading each scene's table here keeps them identical to the attention
-maps' fixations without reloading the study's fixation file once per scene and job.
+Why: the attention map, the noise ceiling, the empirical centre bias and the shuffled AUC's
+negatives all need the same selected fixations; one job (rule fixation_tables) reads the study's
+fixation file ONCE and writes every scene's table into one folder (``fixations/scenes/``), so no
+per-scene job reads the whole file (a study of N scenes would read it N times per rule: N x N).
+That job also prints the study's summary of dropped fixations.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from ..atomic import save_csv
+from ..atomic import atomic_dir, save_csv
 from ..errors import InputError
 
 TEXT_COLUMNS = ("scene", "subject")
@@ -39,3 +43,43 @@ def read_fixation_table(path) -> pd.DataFrame:
                          "delete it so the workflow writes it again.")
     table.attrs["source"] = str(path)
     return table
+
+
+def scene_table_path(folder, scene: str) -> Path:
+    """Where rule fixation_tables puts a scene's table: ``<folder>/<scene>.csv``."""
+    return Path(folder) / f"{scene}.csv"
+
+
+def scene_table(folder, scene: str) -> pd.DataFrame:
+    """One scene's table from the folder rule fixation_tables wrote."""
+    return read_fixation_table(scene_table_path(folder, scene))
+
+
+def read_scene_tables(folder, scenes) -> dict[str, pd.DataFrame]:
+    """{scene: table} of ``scenes``, in that order."""
+    return {s: scene_table(folder, s) for s in scenes}
+
+
+def write_scene_tables(folder, fixations, sizes: dict, *, outside: str = "error",
+                       settings: dict | None = None) -> str:
+    """Every scene's table (``sizes``: {scene: (height, width)}) from one read of the study's
+    fixation file (:func:`meaningmaps.data.fixations.study_fixations`), into ``folder``, which is
+    made whole or not at all; returns the study's summary of what was kept and dropped."""
+    from .fixations import study_fixations
+
+    kept = dropped_total = 0
+    dropped_scenes = []
+    with atomic_dir(folder) as tmp:
+        for scene, table, dropped in study_fixations(fixations, sizes, outside=outside, settings=settings):
+            save_fixation_table(scene_table_path(tmp, scene), table)
+            kept += len(table)
+            if dropped:
+                dropped_total += dropped
+                dropped_scenes.append(f"{scene} {dropped}")
+    summary = f"{kept} fixations kept in {len(sizes)} scene(s)"
+    if dropped_total:
+        share = dropped_total / (kept + dropped_total)
+        summary += (f"; {dropped_total} ({share:.1%}) dropped as outside their image (dataset.fixations_outside: "
+                    f"drop), in {len(dropped_scenes)} scene(s): {', '.join(dropped_scenes[:10])}"
+                    f"{' ...' if len(dropped_scenes) > 10 else ''}")
+    return summary

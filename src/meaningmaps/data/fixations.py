@@ -593,7 +593,8 @@ def scene_fixations(path, scene: str, height: int, width: int, *, outside: str =
     """One scene's fixations exactly as its attention map uses them: loaded (CSV columns mapped),
     1-based (a 0-based CSV shifted by 1), selected by number, then checked against the image size
     (:func:`check_fixations`). Every map made from fixations (attention, noise ceiling, empirical
-    centre bias) goes through here, with the study's settings: ``study().fixation_settings``
+    centre bias) goes through here or through :func:`study_fixations` (the same steps for every
+    scene of one load), with the study's settings: ``study().fixation_settings``
     (:func:`resolve_settings`), which carries the origin decided once for the whole file.
 
     ``settings``: keys of :data:`DEFAULT_SETTINGS` (``None``: all fixations). Without a decided
@@ -603,6 +604,39 @@ def scene_fixations(path, scene: str, height: int, width: int, *, outside: str =
     s = _settings(settings)
     fix = load_fixations(path, columns=s["columns"])
     fix = fix[fix["scene"] == scene].reset_index(drop=True)
+    return _scene_table(fix, path, scene, height, width, outside, s)
+
+
+def study_fixations(path, sizes: dict, *, outside: str = "error", settings: dict | None = None):
+    """Every scene's fixations from ONE load of the file: yields ``(scene, table, n_dropped)`` for
+    each scene of ``sizes`` ({scene: (height, width)}, in that order), each table exactly what
+    :func:`scene_fixations` returns for it. A study's rule reads the file once instead of once per
+    scene (a per-scene job reading the whole file costs N x N at scale)."""
+    groups = fixations_by_scene(path, settings)
+    for scene, (height, width) in sizes.items():
+        yield (scene, *select_scene_fixations(groups, path, scene, int(height), int(width), outside=outside,
+                                              settings=settings))
+
+
+def fixations_by_scene(path, settings: dict | None = None) -> dict[str, pd.DataFrame]:
+    """The fixation file loaded once (CSV columns mapped), cut into {scene: its rows, in file order}."""
+    fix = load_fixations(path, columns=_settings(settings)["columns"])
+    groups = {str(scene): rows for scene, rows in fix.groupby("scene", sort=False)}
+    groups[None] = fix.iloc[:0]  # the rows of a scene the file lacks: none
+    return groups
+
+
+def select_scene_fixations(groups: dict, path, scene: str, height: int, width: int, *, outside: str = "error",
+                           settings: dict | None = None) -> tuple[pd.DataFrame, int]:
+    """:func:`scene_fixations` of one scene, on the rows :func:`fixations_by_scene` cut."""
+    rows = groups.get(scene, groups[None]).reset_index(drop=True)
+    rows.attrs["source"] = str(path)
+    return _scene_table(rows, path, scene, height, width, outside, _settings(settings))
+
+
+def _scene_table(fix: pd.DataFrame, path, scene: str, height: int, width: int, outside: str,
+                 s: dict) -> tuple[pd.DataFrame, int]:
+    """The steps of :func:`scene_fixations` after the load, on the scene's rows ``fix``."""
     origin, evidence = s["origin"], s["origin_evidence"]
     if _is_csv(path):
         origin, evidence = (resolve_origin(fix, {scene: (height, width)}, path, origin, outside)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from .fixations import scene_fixations
+from .fixations import fixations_by_scene, scene_fixations, select_scene_fixations
 from .human_ratings import human_ratings
 from .images import load_rgb
 from .external_maps import imported_map
@@ -91,15 +91,16 @@ def fingerprint(path) -> list:
     return [st.st_size, st.st_mtime_ns]
 
 
-def run_check(kind: str, label: str, scene: str | None, args: list) -> dict:
+def run_check(kind: str, label: str, scene: str | None, args: list, call=None) -> dict:
     """One check, recorded: what (kind, label, scene, path = args[0], args), the file's fingerprint,
     the seconds it took, and its problem (None: ok). Only an InputError is a problem of the file;
-    any other exception is a bug and propagates."""
+    any other exception is a bug and propagates. ``call``: what runs, when it is not
+    ``CHECKS[kind](*args)`` (e.g. on rows already loaded)."""
     start = time.perf_counter()
     seen = fingerprint(args[0])
     problem = None
     try:
-        CHECKS[kind](*args)
+        call() if call is not None else CHECKS[kind](*args)
     except InputError as err:
         problem = {"path": err.path, "problem": err.problem, "fix": err.fix, "message": str(err)}
     return {"kind": kind, "label": label, "scene": scene, "path": str(args[0]), "args": list(args),
@@ -123,10 +124,22 @@ def check_scene_files(scene: str, size, specs, image=None, ratings=None, maps=No
 
 
 def check_fixation_file(path, sizes: dict, outside: str, settings: dict) -> dict:
-    """The fixations of every scene of ``sizes`` ({scene: (H, W)}), as one report (scene None)."""
-    checked = [run_check("fixations", "fixations", scene, [str(path), scene, [int(v) for v in size], outside,
-                                                           settings])
-               for scene, size in sorted(sizes.items())]
+    """The fixations of every scene of ``sizes`` ({scene: (H, W)}), as one report (scene None).
+    The file is read once (``fixations.fixations_by_scene``), then each scene's rows are checked as
+    rule fixation_tables selects them (reading the file once per scene would cost N x N); a file
+    that cannot be read at all is one problem."""
+    loaded = {}
+    read = run_check("fixations", "fixations", None, [str(path)],
+                     call=lambda: loaded.update(groups=fixations_by_scene(path, settings)))
+    if read["problem"]:
+        return {"scene": None, "checked": [read]}
+    groups = loaded["groups"]
+    checked = []
+    for scene, size in sorted(sizes.items()):
+        h, w = (int(v) for v in size)
+        checked.append(run_check("fixations", "fixations", scene, [str(path), scene, [h, w], outside, settings],
+                                 call=lambda scene=scene, h=h, w=w: select_scene_fixations(
+                                     groups, path, scene, h, w, outside=outside, settings=settings)))
     return {"scene": None, "checked": checked}
 
 
@@ -189,5 +202,5 @@ def scene_map_settings(maps: dict, map_settings: dict, scene: str) -> dict:
 
 
 def load_reports(paths) -> list[dict]:
-    """The per-scene reports written by rule check_scene."""
-    return [json.loads(Path(p).read_text()) for p in paths]
+    """The per-scene reports in the files rule check_scenes writes (a list of reports each)."""
+    return [report for p in paths for report in json.loads(Path(p).read_text())]

@@ -168,21 +168,31 @@ def attention_map(fix: pd.DataFrame, height: int, width: int, fc: float = 6.0, w
     if "scene" in fix.columns and fix["scene"].nunique() > 1:
         raise ValueError(f"attention_map takes one scene's fixations, got scenes "
                          f"{sorted(fix['scene'].unique())[:5]}")
-    weights = None
-    if weight == "duration":
-        source = fix.attrs.get("source")
-        if "duration" not in fix.columns:
-            raise InputError(source, "duration weighting needs fixation durations; the table has none.",
-                             "use attention weight: count, or give a duration column (ms).")
-        weights = fix["duration"].to_numpy(dtype=np.float64)
-        missing = ~np.isfinite(weights)
-        if missing.any():
-            scene = fix["scene"].iloc[0] if "scene" in fix.columns and len(fix) else "?"
-            raise InputError(source, f"scene {scene!r}: {int(missing.sum())} of {len(fix)} fixation(s) have "
-                             "no duration, so a duration-weighted attention map is undefined.",
-                             "use attention weight: count, or give every fixation a duration (ms).")
-        if (weights < 0).any():
-            raise InputError(source, "negative fixation durations.", "durations are in ms, >= 0.")
+    weights = fixation_weights(fix) if weight == "duration" else None
     fmap = fixation_map(fix["row"].to_numpy(dtype=np.float64), fix["col"].to_numpy(dtype=np.float64),
                         height, width, weights=weights)
+    return blur_fixation_map(fmap, fc=fc, wrap=wrap)
+
+
+def blur_fixation_map(fmap, fc: float = 6.0, wrap: bool = True) -> np.ndarray:
+    """A fixation map (counts or summed durations per pixel) blurred into an attention map:
+    :func:`antonio_gaussian`, or :func:`antonio_gaussian_nowrap` for ``wrap=False``."""
     return antonio_gaussian(fmap, fc) if wrap else antonio_gaussian_nowrap(fmap, fc)
+
+
+def fixation_weights(fix: pd.DataFrame) -> np.ndarray:
+    """The durations (ms, float64) that weight a duration-weighted map; every fixation needs one, >= 0."""
+    source = fix.attrs.get("source")
+    if "duration" not in fix.columns:
+        raise InputError(source, "duration weighting needs fixation durations; the table has none.",
+                         "use attention weight: count, or give a duration column (ms).")
+    weights = fix["duration"].to_numpy(dtype=np.float64)
+    missing = ~np.isfinite(weights)
+    if missing.any():
+        scene = fix["scene"].iloc[0] if "scene" in fix.columns and len(fix) else "?"
+        raise InputError(source, f"scene {scene!r}: {int(missing.sum())} of {len(fix)} fixation(s) have "
+                         "no duration, so a duration-weighted attention map is undefined.",
+                         "use attention weight: count, or give every fixation a duration (ms).")
+    if (weights < 0).any():
+        raise InputError(source, "negative fixation durations.", "durations are in ms, >= 0.")
+    return weights
