@@ -11,10 +11,16 @@ from meaningmaps.data.fixation_tables import read_fixation_table, save_fixation_
 from meaningmaps.errors import InputError
 from meaningmaps.maps.attention import attention_map
 from meaningmaps.maps.empirical_center import (
+    empirical_center_from_pool,
     empirical_center_map,
     fixated_pixels,
+    load_pool,
+    others_from_pool,
+    pool_note,
     pool_other_scenes,
+    pooled_fixation_maps,
     rescale_fixations,
+    save_pool,
     size_note,
 )
 
@@ -82,3 +88,69 @@ def test_fixation_table_round_trip_is_exact(tmp_path):
     (tmp_path / "bad.csv").write_text("scene,x\n")
     with pytest.raises(InputError, match="lacks column"):
         read_fixation_table(tmp_path / "bad.csv")
+
+
+# The pools (rule fixation_pool): every scene's fixations on one image size, minus the scene's own.
+
+def _whole_ms(tables):
+    return {s: t.assign(duration=np.round(t["duration"])) for s, t in tables.items()}
+
+
+def test_pool_minus_own_is_the_leave_one_out_map_bit_for_bit(tmp_path):
+    """Counts (and durations in whole ms) are exact in float64: the map from the pool equals the map
+    from the other scenes' tables, to the last bit, with scenes of other sizes rescaled onto it."""
+    sizes = {"a": (30, 40), "b": (30, 40), "c": (60, 80), "d": (30, 40)}
+    tables = _whole_ms(_study(sizes))
+    for weight in ("count", "duration"):
+        pool = pooled_fixation_maps(tables, sizes, (30, 40), weight=weight)
+        save_pool(tmp_path / "p.npz", pool)
+        back = load_pool(tmp_path / "p.npz")
+        assert back["rescaled"] == ["c"] and back["n_scenes"] == 4 and back["n_fixations"] == 160
+        for scene in ("a", "b", "d"):
+            expected = empirical_center_map(tables, sizes, scene, fc=6, weight=weight, wrap=True)
+            got = empirical_center_from_pool(back, tables[scene], scene, fc=6, weight=weight, wrap=True)
+            np.testing.assert_array_equal(got, expected)
+            other = fixated_pixels(pool_other_scenes(tables, sizes, scene), 30, 40)
+            np.testing.assert_array_equal((others_from_pool(back, tables[scene], scene) > 0).astype(float), other)
+        assert "1 other scene(s) of another size" in pool_note(back, (30, 40))
+
+
+def test_pool_with_fractional_durations_is_within_rounding():
+    sizes = {"a": (30, 40), "b": (30, 40), "c": (30, 40)}
+    tables = _study(sizes)  # durations with fractions: sums in another order round differently
+    pool = pooled_fixation_maps(tables, sizes, (30, 40), weight="duration")
+    expected = empirical_center_map(tables, sizes, "b", weight="duration")
+    got = empirical_center_from_pool(pool, tables["b"], "b", weight="duration")
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+def test_pool_of_a_one_scene_study_has_no_other_scenes():
+    sizes = {"a": (30, 40)}
+    tables = _study(sizes)
+    with pytest.raises(InputError, match="no other scene.*center_empirical: false"):
+        others_from_pool(pooled_fixation_maps(tables, sizes, (30, 40)), tables["a"], "a")
+
+
+def test_scene_tables_from_one_read_equal_per_scene_reads(tmp_path):
+    """Rule fixation_tables' folder: each scene's table equals scene_fixations of that scene (which
+    reads the whole file), with the 0-based origin, number selection and dropping applied."""
+    from meaningmaps.data.fixation_tables import read_scene_tables, write_scene_tables
+    from meaningmaps.data.fixations import scene_fixations
+
+    sizes = {"k1": (30, 40), "k2": (30, 40), "k3": (20, 20)}
+    rows = []
+    for i, (scene, (h, w)) in enumerate(sizes.items()):
+        t = _table(scene, 25, h, w, seed=i)
+        rows.append(t.assign(x=t["col"] - 1, y=t["row"] - 1, fix_index=np.arange(25) + 1))
+    rows[2].loc[3, "x"] = 500  # off the image: dropped
+    path = tmp_path / "fix.csv"
+    pd.concat(rows)[["scene", "subject", "x", "y", "duration", "fix_index"]].to_csv(path, index=False)
+    settings = {"origin": 0, "numbers": {"min": 2, "max": None}}
+    summary = write_scene_tables(tmp_path / "tables", path, sizes, outside="drop", settings=settings)
+    assert "1 (1.4%) dropped" in summary and "k3 1" in summary
+    got = read_scene_tables(tmp_path / "tables", list(sizes))
+    for scene, (h, w) in sizes.items():
+        want, _ = scene_fixations(path, scene, h, w, outside="drop", settings=settings)
+        back = tmp_path / f"{scene}.csv"
+        save_fixation_table(back, want)
+        pd.testing.assert_frame_equal(got[scene], read_fixation_table(back), check_exact=True)
