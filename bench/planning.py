@@ -59,11 +59,23 @@ def job_total(out: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+def local_rules() -> set[str]:
+    """The rules marked ``localrule: True`` in rules/*.smk (they run in the main process)."""
+    names = set()
+    for path in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=(?:rule|checkpoint) )", path.read_text()):
+            m = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            if m and "localrule: True" in block:
+                names.add(m.group(1))
+    return names | {"all"}
+
+
 def slurm_submissions(out: str) -> int:
     """Group jobs and ungrouped jobs of a dry run's listing (local rules excluded)."""
     groups = len(re.findall(r"\] Group job ", out))
     blocks = re.split(r"\n\[[^\]]+\]\s*\n", out)
-    single = sum(1 for b in blocks[1:] if re.match(r"rule \w+:", b) and not b.startswith("rule all:"))
+    local = local_rules()
+    single = sum(1 for b in blocks[1:] if (m := re.match(r"rule (\w+):", b)) and m.group(1) not in local)
     return groups + single
 
 
