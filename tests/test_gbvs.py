@@ -50,6 +50,9 @@ def demo_pixels(tmp_path_factory):
         else:
             Image.fromarray(rgb, "RGB").save(path, format="JPEG", quality=92)
         out[path.stem] = load_rgb(path)
+        if i == GREY_SCENE:  # also as MATLAB's imread reads it: one channel (no DKL channel)
+            with Image.open(path) as im:
+                out[f"{path.stem}_grey"] = np.asarray(im)
     return out
 
 
@@ -66,6 +69,7 @@ def test_demo_maps_match_the_toolbox(ref, demo_pixels, mode):
     for scene, rgb in demo_pixels.items():
         assert _digest(rgb) == str(ref[f"{scene}/sha256"]), f"{scene}: not the pixels the reference was made from"
         out = gbvs(rgb, GBVSParams(imresize=mode))
+        assert ("grey" in scene) == (rgb.ndim == 2)
         small, big = ref[f"{scene}/master_map"], ref[f"{scene}/master_map_resized"]
         assert out["master_map"].shape == small.shape == (24, 32)
         assert out["master_map_resized"].shape == rgb.shape[:2]
@@ -73,7 +77,8 @@ def test_demo_maps_match_the_toolbox(ref, demo_pixels, mode):
         d_big = np.abs(out["master_map_resized"][::stride, ::stride] - big).max() / big.max()
         assert d_small <= TOL and d_big <= TOL, (scene, d_small, d_big)
         worst = max(worst, d_small, d_big)
-    print(f"imresize={mode}: worst max|diff|/max over 8 scenes {worst:.2e}")
+    assert len(demo_pixels) == 9
+    print(f"imresize={mode}: worst max|diff|/max over 9 inputs {worst:.2e}")
 
 
 def test_intermediate_steps_match_the_toolbox(ref, demo_pixels):
@@ -160,3 +165,35 @@ def test_bad_settings_and_small_images_are_refused():
         gbvs(np.zeros((100, 300, 3), np.uint8))
     with pytest.raises(ValueError, match="unknown GBVS settings"):
         GBVSParams.from_config({"salmapmaxsiz": 30})
+
+
+def test_config_defaults_are_the_toolbox_defaults_and_semipartials_go_both_ways():
+    """config key gbvs: its defaults are makeGBVSParams's; with the gbvs source, the default
+    semipartial pairs compare the reference (meaning) and gbvs (salience) both ways."""
+    from meaningmaps.config import validate_config
+    from meaningmaps.errors import InputError
+    from meaningmaps.workflow.source_defaults import semipartial_pairs
+
+    cfg = validate_config({"dataset": {"images": "x"}, "gbvs": {"enabled": True}})
+    settings = {k: v for k, v in cfg["gbvs"].items() if k != "enabled"}
+    assert GBVSParams.from_config(settings) == GBVSParams()
+    assert GBVSParams() == GBVSParams(salmapmaxsize=32, channels="DIO", levels=(2, 3, 4), sigma_frac_act=0.15,
+                                      sigma_frac_norm=0.06, num_norm_iters=1, tol=1e-4, cyclic_type=2,
+                                      blurfrac=0.02, gaborangles=(0, 45, 90, 135))
+    pairs = semipartial_pairs(cfg, ["human", "gbvs", "center"], ["center"])
+    assert pairs == [["human", "center"], ["human", "gbvs"], ["gbvs", "human"]]
+    assert semipartial_pairs(cfg, ["human", "center"], ["center"]) == [["human", "center"]]
+    with pytest.raises(InputError, match="dataset.images"):
+        validate_config({"dataset": {"ratings": "r"}, "gbvs": {"enabled": True}})
+    with pytest.raises(InputError, match="gbvs"):
+        validate_config({"dataset": {"images": "x", "maps": {"gbvs": "m"}}})
+
+
+def test_itti_koch_variant_matches_the_toolbox(ref, demo_pixels):
+    """useIttiKochInsteadOfGBVS = 1 (centre-surround activation, Itti's normalisation, ittiblurfrac)."""
+    stride = int(ref["stride"])
+    for scene in ("scene_01", "scene_04"):
+        out = gbvs(demo_pixels[scene], GBVSParams(use_itti_koch_instead_of_gbvs=True))
+        small, big = ref[f"itti/{scene}/master_map"], ref[f"itti/{scene}/master_map_resized"]
+        assert np.abs(out["master_map"] - small).max() <= TOL * small.max()
+        assert np.abs(out["master_map_resized"][::stride, ::stride] - big).max() <= TOL * big.max()

@@ -86,6 +86,9 @@ def check_cross_keys(config: dict, source=None) -> None:
         if "diameter_deg" in spec and not ppd:
             raise InputError(source, f"patches.{scale}.diameter_deg needs patches.pixels_per_degree.",
                              "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
+    if config["gbvs"]["enabled"] and not config["dataset"].get("images"):
+        raise InputError(source, "gbvs.enabled makes GBVS maps of the scene images, but dataset.images is not set.",
+                         "set dataset.images, or gbvs.enabled: false.")
     check_model_keys(config, source)
 
 
@@ -152,7 +155,7 @@ def check_model_keys(config: dict, source=None) -> None:
                          f"({sorted(ds.get('maps') or {})}).", "use human or one of the dataset.maps keys.")
 
 
-RESERVED_SOURCES = ("human", "center", "center_empirical", "base", "finetuned", "probe")
+RESERVED_SOURCES = ("human", "center", "center_empirical", "base", "finetuned", "probe", "gbvs")
 
 
 def check_source_names(config: dict, map_sources: list[str], source="config") -> None:
