@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     ap.add_argument("scenes")
     ap.add_argument("--n", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--octave-reads-file", action="store_true",
+                    help="Octave's imread decodes the original file itself (its JPEG decoder) instead "
+                         "of the pixels load_rgb decoded: measures the decoders' difference, not GBVS's")
     ap.add_argument("--resize", default=None, metavar="WxH",
                     help="first resize each scene (Pillow, bicubic) to W x H, e.g. 800x600: a size "
                          "whose resizes are not by 1/n, where MATLAB's and Octave's imresize differ")
@@ -54,7 +57,13 @@ def main(argv=None) -> int:
                 w, h = (int(v) for v in args.resize.lower().split("x"))
                 pix[f.stem] = np.asarray(Image.fromarray(pix[f.stem]).resize((w, h), Image.BICUBIC))
             Image.fromarray(pix[f.stem]).save(tmp / f"{f.stem}.png")
-        pngs = ", ".join(f"'{tmp / (s + '.png')}'" for s in pix)
+        if args.octave_reads_file:
+            for f in files:
+                (tmp / f"{f.stem}.png").unlink()
+                (tmp / f"{f.stem}{f.suffix}").write_bytes(f.read_bytes())
+            pngs = ", ".join(f"'{tmp / f.name}'" for f in files)
+        else:
+            pngs = ", ".join(f"'{tmp / (s + '.png')}'" for s in pix)
         subprocess.run(["octave", "--no-gui", "-q", "--path", str(REPO / "tests" / "data" / "gbvs_octave"),
                         "--eval", f"make_reference('{args.toolbox}', '{tmp / 'out'}', 0, {pngs})"],
                        check=True, capture_output=True)

@@ -197,3 +197,25 @@ def test_itti_koch_variant_matches_the_toolbox(ref, demo_pixels):
         small, big = ref[f"itti/{scene}/master_map"], ref[f"itti/{scene}/master_map_resized"]
         assert np.abs(out["master_map"] - small).max() <= TOL * small.max()
         assert np.abs(out["master_map_resized"][::stride, ::stride] - big).max() <= TOL * big.max()
+
+
+def test_summary_figure_shows_meaning_and_salience_semipartials_both_ways(tmp_path):
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from meaningmaps.evaluation import figures
+
+    summary = pd.DataFrame({
+        "source": ["human", "gbvs", "center"], "n_scenes": 3, "mean_r": [0.7, 0.6, 0.5],
+        "ci_low": [0.6, 0.5, 0.4], "ci_high": [0.8, 0.7, 0.6], "mean_r2": [0.49, 0.36, 0.25],
+        "r2_ci_low": [0.4, 0.3, 0.2], "r2_ci_high": [0.6, 0.45, 0.3],
+        "mean_sr2_over_gbvs": [0.2, np.nan, np.nan], "mean_sr2_over_human": [np.nan, 0.05, np.nan]})
+    pairs = [["human", "gbvs"], ["gbvs", "human"], ["human", "center"]]
+    values = figures.semipartial_values(summary, pairs)
+    assert values[:2] == [("human", "gbvs", 0.2), ("gbvs", "human", 0.05)] and np.isnan(values[2][2])
+    labels = figures.draw_semipartials(Figure().subplots(), values)
+    assert labels == ["human beyond gbvs", "gbvs beyond human", "human beyond center"]
+    figures.summary_figure(summary, tmp_path / "s.png", tmp_path / "s.pdf", "human", semipartial=pairs)
+    wide = Image.open(tmp_path / "s.png").size[0]
+    figures.summary_figure(summary, tmp_path / "t.png", tmp_path / "t.pdf", "human")
+    assert wide > Image.open(tmp_path / "t.png").size[0]  # the third panel is there
