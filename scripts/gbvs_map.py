@@ -21,7 +21,7 @@ with logged(snakemake):
         grey = im.mode in GREY_MODES
     image = rgb[:, :, 0] if grey else rgb  # MATLAB's imread gives a greyscale file one channel
     t0 = time.perf_counter()
-    out = gbvs(image, params)
+    out = gbvs(image, params, where=sm.input.image)
     m = out["master_map_resized"]
     print(f"gbvs/{sm.wildcards.scene}: {'greyscale' if grey else 'RGB'} {m.shape[1]}x{m.shape[0]} (WxH), "
           f"master_map {out['master_map'].shape[1]}x{out['master_map'].shape[0]}, channels "

@@ -163,6 +163,8 @@ def test_bad_settings_and_small_images_are_refused():
         gbvs(np.zeros((200, 200, 3), np.uint8), GBVSParams(multilevels=(1, 2)))
     with pytest.raises(InputError, match="128 x 128"):
         gbvs(np.zeros((100, 300, 3), np.uint8))
+    with pytest.raises(InputError, match="flat.png: GBVS: the Markov chain's power iteration did not converge"):
+        gbvs(np.full((200, 300, 3), 128, np.uint8), where="flat.png")  # 2-valued noise map: a periodic chain
     with pytest.raises(ValueError, match="unknown GBVS settings"):
         GBVSParams.from_config({"salmapmaxsiz": 30})
 

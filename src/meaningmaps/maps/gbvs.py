@@ -127,12 +127,25 @@ def distance_matrix(shape, cyclic_type: int = 2) -> np.ndarray:
     return dr ** 2 + dc ** 2
 
 
+MAX_ITERATIONS = 10_000  # the toolbox's own counts are ~10-50; it has no limit
+
+
+class NoEquilibrium(ValueError):
+    """The power iteration does not converge (the toolbox would loop for ever)."""
+
+
 def principal_eigenvector(mm: np.ndarray, tol: float) -> tuple[np.ndarray, int]:
-    """``principalEigenvectorRaw``: power iteration from the uniform vector, sum-normalised."""
+    """``principalEigenvectorRaw``: power iteration from the uniform vector, sum-normalised.
+
+    Raises :class:`NoEquilibrium` after ``MAX_ITERATIONS``: a map with only two values (a nearly
+    flat image, whose feature maps are rounding noise scaled to 0..1 by ``mat2gray``) makes a
+    periodic chain whose iteration never settles."""
     n = mm.shape[0]
     v = np.full(n, 1.0 / n)
     df, it = 1.0, 0
     while df > tol:
+        if it == MAX_ITERATIONS:
+            raise NoEquilibrium(f"the Markov chain's power iteration did not converge in {it} steps")
         oldv = v
         v = mm @ v
         df = float(np.linalg.norm(oldv - v))
@@ -172,8 +185,9 @@ def graph_activation(a: np.ndarray, dist: np.ndarray, sigma_frac: float, num_ite
             mm = dw * np.abs(np.log(al[:, None] / al[None, :]))
         else:
             raise ValueError(f"graph_activation: algtype {algtype}")
-        mm /= mm.sum(axis=0, keepdims=True)
-        al, it = principal_eigenvector(mm, tol)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a flat map: 0/0, as in the mex file;
+            mm /= mm.sum(axis=0, keepdims=True)                # the iteration then keeps the uniform vector
+            al, it = principal_eigenvector(mm, tol)
         iters += it
     return al.reshape(a.shape, order="F"), iters
 
@@ -212,18 +226,19 @@ def _channel_maps(p: GBVSParams, letter: str, lev: int, pyr: dict, gabors) -> li
     raise ValueError(letter)
 
 
-def gbvs(image: np.ndarray, params: GBVSParams | None = None, keep: bool = False) -> dict:
+def gbvs(image: np.ndarray, params: GBVSParams | None = None, keep: bool = False, where="image") -> dict:
     """``gbvs(img, params)``: ``master_map`` (salmapsize) and ``master_map_resized`` (H x W).
 
     ``image``: H x W x 3 or H x W, uint8 (divided by 255) or float in 0..1. ``keep``: also return
-    the intermediate maps (``raw``, ``val``, ``act``, ``iters``, ``feat``, ``pyramid``).
+    the intermediate maps (``raw``, ``val``, ``act``, ``iters``, ``feat``, ``pyramid``). ``where``:
+    the image's name in error messages.
     """
     p = params or GBVSParams()
     p.check()
     img = np.asarray(image)
     img = img.astype(np.float64) / 255.0 if img.dtype == np.uint8 else img.astype(np.float64)
     if img.shape[0] < 128 or img.shape[1] < 128:
-        raise InputError("image", f"is {img.shape[1]} x {img.shape[0]} px; GBVS needs at least 128 x 128.",
+        raise InputError(where, f"is {img.shape[1]} x {img.shape[0]} px; GBVS needs at least 128 x 128.",
                          "use a larger image.")
     is_color = img.ndim == 3 and img.shape[2] == 3
     itti = p.use_itti_koch_instead_of_gbvs
@@ -270,8 +285,14 @@ def gbvs(image: np.ndarray, params: GBVSParams | None = None, keep: bool = False
         for t in range(1, ntypes[c] + 1):
             if act_type == 1:
                 for lev in p.levels:
-                    act[c, t, lev], iters[c, t, lev] = graph_activation(
-                        val[c, t, lev], dist, p.sigma_frac_act, 1, 2, p.tol, weights)
+                    try:
+                        act[c, t, lev], iters[c, t, lev] = graph_activation(
+                            val[c, t, lev], dist, p.sigma_frac_act, 1, 2, p.tol, weights)
+                    except NoEquilibrium as exc:
+                        raise InputError(where, f"GBVS: {exc} on the {CHANNEL_NAMES[c]} map (type {t}, level {lev}); "
+                                         "the image is nearly flat there, so the map is rounding noise.",
+                                         "leave this scene out of the gbvs source (it has no salience to "
+                                         "find), or set gbvs.enabled: false.") from exc
                     order.append((c, t, lev))
             else:
                 for cl in p.itti_center_levels:
