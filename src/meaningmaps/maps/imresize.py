@@ -7,7 +7,9 @@ Both implementations resample one axis after the other with the Keys cubic kerne
 output pixel ``x`` (1-based) samples the input at ``u = x / s + 0.5 * (1 - 1 / s)`` (``s`` the
 axis' scale). When shrinking (``s < 1``) the kernel is stretched to ``s * cubic(s * d)`` (MATLAB's
 default antialiasing), so its support is ``4 / s`` pixels. Samples beyond the border are mirrored
-with the edge pixel repeated (``[1:n, n:-1:1]``, MATLAB's ``symmetric``).
+with the edge pixel repeated (``[1:n, n:-1:1]``, the ``aux`` indices of current MATLAB's
+``imresize.m``; some older MATLAB releases clamped the indices to the edge instead, which changes
+the border pixels of a shrink, and is not offered here).
 
 The one difference (``normalize``): MATLAB divides each output pixel's weights by their sum;
 Octave's image package (``imresize.m`` of image 2.14, ``conv_interp_vec``) does not. The cubic
