@@ -22,7 +22,8 @@ EXTERNAL_SOURCES = sorted((DS.get("maps") or {}).keys())
 from meaningmaps.workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources  # noqa: E402
 
 CENTER_SOURCES = center_sources(config["evaluation"], bool(DS.get("fixations")))
-MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + CENTER_SOURCES
+GBVS_SOURCES = ["gbvs"] if config["gbvs"]["enabled"] and DS.get("images") else []  # GBVS salience (rule gbvs_map)
+MAP_SOURCES = RATING_SOURCES + EXTERNAL_SOURCES + GBVS_SOURCES + CENTER_SOURCES
 REFERENCE = reference_source(config, MAP_SOURCES)
 SEMIPARTIAL = semipartial_pairs(config, MAP_SOURCES, CENTER_SOURCES)
 check_source_names(with_resolved_sources(config, REFERENCE, SEMIPARTIAL), MAP_SOURCES)

@@ -25,6 +25,7 @@ rule figures:
         sources=MAP_SOURCES,
         images=lambda wc: {s: str(p) for s, p in study().images.items()},
         reference=REFERENCE,
+        semipartial=SEMIPARTIAL,
         n_gallery=config["figures"]["gallery_scenes"],
         scenes=lambda wc: eval_scenes(),
     threads: 1

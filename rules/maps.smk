@@ -1,6 +1,7 @@
 # Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
 # Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
-# center_bias.py, empirical_center.py; maps made elsewhere: src/meaningmaps/data/external_maps.py
+# center_bias.py, empirical_center.py; GBVS salience: gbvs.py (with gbvs_features.py, gbvs_dkl.py,
+# imresize.py); maps made elsewhere: src/meaningmaps/data/external_maps.py
 
 
 rule map_from_ratings:
@@ -101,3 +102,29 @@ rule center_empirical:
         "../envs/core.yaml"
     script:
         "../scripts/center_empirical.py"
+
+
+rule gbvs_map:
+    """GBVS salience of the scene image (Harel's toolbox, gbvs.m with config gbvs: its
+    makeGBVSParams settings): out.master_map_resized at the image size. A greyscale image file is
+    given as one channel, as MATLAB's imread reads it (no colour channel)."""
+    input:
+        image=lambda wc: study().images[wc.scene],
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
+    output:
+        npy=f"{R}/maps/gbvs/{{scene}}.npy",
+        png=f"{R}/maps/gbvs/{{scene}}.png",
+    params:
+        content=lambda wc: content_digest(study().images[wc.scene]),
+        settings={k: v for k, v in config["gbvs"].items() if k != "enabled"},
+    threads: 1
+    resources:
+        **LIGHT,
+    log:
+        f"{R}/logs/maps/gbvs/{{scene}}.log",
+    benchmark:
+        f"{R}/benchmarks/maps/gbvs/{{scene}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/gbvs_map.py"

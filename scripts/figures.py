@@ -1,5 +1,5 @@
 """Rule figures: the comparison figure (per-scene r of each source), the summary figure (mean r
-and R^2 with CIs, noise ceiling, reference line) and the scene gallery."""
+and R^2 with CIs, noise ceiling, reference line, the semipartial pairs) and the scene gallery."""
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ with logged(snakemake):
     print(f"reference source: {ref}")
     comparison_figure(scores, sm.output.png, sm.output.pdf, reference_source=ref)
     summary_figure(pd.read_csv(sm.input.summary, dtype={"source": str}), sm.output.summary_png,
-                   sm.output.summary_pdf, reference_source=ref)
+                   sm.output.summary_pdf, reference_source=ref, semipartial=sm.params.semipartial)
     scenes, sources = list(sm.params.scenes), list(sm.params.sources)
     attention = dict(zip(scenes, sm.input.attention, strict=True))
     maps = {(src, sc): sm.input.maps[j * len(scenes) + i]  # expand(): sources outer, scenes inner

@@ -81,7 +81,8 @@ def test_demo_end_to_end(demo_run):
     for name in ("comparison.png", "comparison.pdf", "summary.png", "summary.pdf", "gallery.png"):
         assert (res / "figures" / name).stat().st_size > 1000
     scores = pd.read_csv(res / "evaluation" / "scores.csv")
-    assert set(scores.source) == {"human", "salience", "center", "center_empirical", "base", "finetuned", "probe"}
+    assert set(scores.source) == {"human", "salience", "gbvs", "center", "center_empirical", "base", "finetuned",
+                                  "probe"}
     assert scores.scene.nunique() == 3
     assert {"pearson_r", "r2", "sr2_over_center", "sr2_over_salience", "nss", "auc_judd", "auc_shuffled",
             "information_gain"} <= set(scores.columns)

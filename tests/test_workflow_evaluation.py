@@ -54,11 +54,11 @@ def test_outputs_and_columns(study):
     assert list(ceiling.scene) == SCENES and (ceiling.n_subjects == 12).all()
     np.testing.assert_allclose(ceiling.ceiling, 2 * ceiling.split_half_r / (1 + ceiling.split_half_r), rtol=1e-15)
     summary = pd.read_csv(ev / "summary.csv").set_index("source")
-    assert set(summary.index) == {"human", "salience", "center", "center_empirical"}
-    assert summary["mean_ceiling"].to_numpy() == pytest.approx([ceiling.ceiling.mean()] * 4, abs=1e-15)
+    assert set(summary.index) == {"human", "salience", "gbvs", "center", "center_empirical"}
+    assert summary["mean_ceiling"].to_numpy() == pytest.approx([ceiling.ceiling.mean()] * 5, abs=1e-15)
     assert {"mean_nss", "mean_auc_judd", "mean_auc_shuffled", "mean_information_gain", "r2_ci_low"} <= set(summary)
     pairwise = pd.read_csv(ev / "pairwise.csv")
-    assert len(pairwise) == 6
+    assert len(pairwise) == 10  # every pair of the 5 sources
     np.testing.assert_allclose(pairwise.p_t_holm, metrics.holm(pairwise.p_t), rtol=1e-15)
     assert {"p_wilcoxon_holm", "t_r2", "p_t_r2_holm"} <= set(pairwise)
     for name in ("summary.png", "summary.pdf", "comparison.png", "gallery.png"):

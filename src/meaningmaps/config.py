@@ -86,6 +86,9 @@ def check_cross_keys(config: dict, source=None) -> None:
         if "diameter_deg" in spec and not ppd:
             raise InputError(source, f"patches.{scale}.diameter_deg needs patches.pixels_per_degree.",
                              "set patches.pixels_per_degree, or give patches.<scale>.diameter_px.")
+    if config["gbvs"]["enabled"] and "gbvs" in (config["dataset"].get("maps") or {}):
+        raise InputError(source, "dataset.maps names a source `gbvs`, and gbvs.enabled makes the `gbvs` source "
+                         "from the scene images.", "rename the imported maps' source, or set gbvs.enabled: false.")
     check_model_keys(config, source)
 
 
@@ -158,7 +161,7 @@ RESERVED_SOURCES = ("human", "center", "center_empirical", "base", "finetuned", 
 def check_source_names(config: dict, map_sources: list[str], source="config") -> None:
     """A source named in evaluation.semipartial or figures.reference_source must be a source this
     study has or a reserved one (absent sources just give NaN columns; a typo is an error)."""
-    known = set(map_sources) | set(RESERVED_SOURCES)
+    known = set(map_sources) | set(RESERVED_SOURCES) | {"gbvs"}  # gbvs: the GBVS source (config key gbvs)
     named = [s for pair in (config["evaluation"]["semipartial"] or []) for s in pair]  # null: the defaults
     if config["figures"]["reference_source"] is not None:
         named.append(config["figures"]["reference_source"])

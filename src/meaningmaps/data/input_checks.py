@@ -2,7 +2,7 @@
 
 Why: the content checks live in the per-scene jobs (patches, human ratings, attention, imported
 maps), which start one after another, so a bad file used to stop the run only after other scenes'
-jobs (and, on the full study, GPU jobs) had run. Now (rules/checks.smk) rule ``check_scene`` runs
+jobs (and, on the full study, GPU jobs) had run. Now (rules/checks.smk) rule ``check_scenes`` runs
 :func:`check_scene_files` on one scene's image, ratings and maps and records the problems instead
 of failing; checkpoint ``check_inputs`` checks every scene's fixations (:func:`check_fixation_file`,
 one file for all scenes) and writes the :func:`verdict` of all of them; the first job of every

@@ -311,12 +311,56 @@ def draw_summary(ax_r, ax_r2, summary: pd.DataFrame, reference_source: str | Non
     return out
 
 
-def summary_figure(summary: pd.DataFrame, png_path, pdf_path, reference_source: str | None = None) -> list[str]:
-    """Save the summary figure (PNG at dpi 150 and PDF); returns the source order (by mean r)."""
+def semipartial_values(summary: pd.DataFrame, pairs) -> list[tuple[str, str, float]]:
+    """(source, control, mean squared semipartial r) for each [source, control] pair the summary
+    has (``mean_sr2_over_<control>`` of the source's row; NaN where it has no value)."""
+    frame = summary.set_index(summary["source"].astype(str))
+    out = []
+    for source, control in pairs or []:
+        col = f"mean_sr2_over_{control}"
+        value = frame.at[source, col] if source in frame.index and col in frame.columns else np.nan
+        out.append((source, control, float(value)))
+    return out
+
+
+def draw_semipartials(ax, values: list[tuple[str, str, float]]) -> list[str]:
+    """Horizontal bars of the mean squared semipartial r of each pair (the attention variance the
+    source explains beyond its control): meaning vs salience both ways reads as two bars. Returns
+    the bar labels."""
+    labels = [f"{_short(s)} beyond {_short(c)}" for s, c, _ in values]
+    y = np.arange(len(values))[::-1]
+    v = np.array([val for _, _, val in values], dtype=float)
+    ax.barh(y, np.where(np.isfinite(v), v, 0.0), color="C0", height=0.6, zorder=3)
+    for yi, vi in zip(y, v, strict=True):
+        ax.annotate("n/a" if not np.isfinite(vi) else f"{vi:.3f}", (max(vi, 0) if np.isfinite(vi) else 0, yi),
+                    xytext=(4, 0), textcoords="offset points", fontsize=7.5, va="center", color="0.2")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8.5)
+    ax.set_xlabel("mean squared semipartial r")
+    finite = v[np.isfinite(v)]
+    ax.set_xlim(min(0.0, float(finite.min()) * 1.2) if finite.size else 0.0,
+                max(0.05, float(finite.max()) * 1.3) if finite.size else 1.0)
+    ax.grid(axis="x", color="0.88", linewidth=0.6, zorder=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("unique variance (evaluation.semipartial)", fontsize=9)
+    return labels
+
+
+def summary_figure(summary: pd.DataFrame, png_path, pdf_path, reference_source: str | None = None,
+                   semipartial=None) -> list[str]:
+    """Save the summary figure (PNG at dpi 150 and PDF); returns the source order (by mean r).
+    ``semipartial``: the [source, control] pairs (evaluation.semipartial) drawn in a third panel."""
     frame = _check_summary(summary, where=png_path)
     n = len(frame)
-    fig = Figure(figsize=(max(7.0, 2.6 + 1.1 * n), 4.4), layout="constrained")
-    ax_r, ax_r2 = fig.subplots(1, 2, width_ratios=[1.25, 1.0])
+    values = semipartial_values(frame, semipartial)
+    extra = bool(values) and any(np.isfinite(v) for _, _, v in values)
+    fig = Figure(figsize=(max(7.0, 2.6 + 1.1 * n) + (4.2 if extra else 0.0), 4.4), layout="constrained")
+    if extra:
+        ax_r, ax_r2, ax_sp = fig.subplots(1, 3, width_ratios=[1.25, 1.0, 1.0])
+        draw_semipartials(ax_sp, values)
+    else:
+        ax_r, ax_r2 = fig.subplots(1, 2, width_ratios=[1.25, 1.0])
     out = draw_summary(ax_r, ax_r2, frame, reference_source)
     scenes = frame["n_scenes"].max() if "n_scenes" in frame.columns else None
     band = " Grey band: noise ceiling (split-half r, Spearman-Brown), 95% CI." if out["ceiling_line"] else ""

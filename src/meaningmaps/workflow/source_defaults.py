@@ -3,7 +3,9 @@
 What: the centre-bias sources a study gets (``center``, the Gaussian; ``center_empirical``, the
 other scenes' fixations), the reference source (``figures.reference_source``; null: ``human`` if
 the study has human ratings, else its first map source) and the semipartial pairs
-(``evaluation.semipartial``; null: the reference source over each centre source).
+(``evaluation.semipartial``; null: the reference source over each centre source, and, when the
+study has the ``gbvs`` salience source, the reference over ``gbvs`` and ``gbvs`` over the reference,
+as Henderson & Hayes (2017) compare meaning and salience).
 
 Why: a study without human ratings used to lose its reference line and semipartial columns until
 two keys were set by hand. Defaults now name only sources that exist; a source the user names
@@ -48,7 +50,10 @@ def semipartial_pairs(config: dict, map_sources: list[str], centers: list[str]) 
     ref = reference_source(config, map_sources)
     if ref is None:
         return []
-    return [[ref, c] for c in centers if c != ref]
+    pairs = [[ref, c] for c in centers if c != ref]
+    if "gbvs" in map_sources and ref != "gbvs":  # meaning vs salience both ways (Henderson & Hayes 2017)
+        pairs += [[ref, "gbvs"], ["gbvs", ref]]
+    return pairs
 
 
 def with_resolved_sources(config: dict, reference: str | None, pairs: list[list[str]]) -> dict:
