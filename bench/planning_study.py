@@ -78,6 +78,7 @@ def study_config(root: Path, *, kind: str = "evaluation", model: dict | None = N
         for key in ("ratings", "fixations", "maps", "fixation_csv"):
             ds.pop(key, None)
         cfg["evaluation"].pop("semipartial", None)
+        cfg["gbvs"] = {"enabled": False}  # the model's maps only
     if model is None:
         cfg["model"] = {"enabled": False}
     else:

@@ -85,6 +85,7 @@ def test_changed_scene_of_200_reruns_only_its_jobs(tmp_path):
     for key in ("fixations", "fixation_csv", "maps"):
         ds.pop(key, None)
     cfg["evaluation"].pop("semipartial", None)
+    cfg["gbvs"] = {"enabled": False}
     configfile = write_config(root, cfg)
     snakemake(root, configfile, timeout=1800)
     results = root / "results"
