@@ -8,7 +8,7 @@ rule attention:
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/attention/{{scene}}.npy",
-        png=f"{R}/attention/{{scene}}.png",
+        png=f"{R}/previews/attention/{{scene}}.png",
     params:
         content=lambda wc: content_digest(study().fixations),
         size=scene_size,

@@ -83,6 +83,7 @@ def all_targets(wildcards):
     per_scene = [s for s in RATING_SOURCES if s not in ("base", "finetuned")]  # those two: in shards
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=per_scene, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
+    targets += export_targets(MAP_SOURCES, scenes)  # maps.formats (rules/export.smk)
     if "finetuned" in TRAINED_SOURCES:
         targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(folds()))
         if ALL in SCHEMES:

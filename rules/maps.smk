@@ -1,4 +1,5 @@
-# Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
+# Map sources -> maps/<source>/<scene>.npy (float32, H x W; the folder holds nothing else, so it is itself an
+# input: dataset.maps, pysaliency, MATLAB) and a colour preview previews/maps/<source>/<scene>.png.
 # Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
 # center_bias.py, empirical_center.py; maps made elsewhere: src/meaningmaps/data/external_maps.py
 
@@ -9,7 +10,7 @@ rule map_from_ratings:
         ratings=ratings_input,
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
-        png=f"{R}/maps/{{source}}/{{scene}}.png",
+        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
         source=one_of(RATING_SOURCES),
     params:
@@ -39,7 +40,7 @@ rule import_map:
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
-        png=f"{R}/maps/{{source}}/{{scene}}.png",
+        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
         source=one_of(EXTERNAL_SOURCES),
     params:
@@ -63,7 +64,7 @@ rule center_map:
     """The centre-bias baseline: an isotropic Gaussian at the image centre."""
     output:
         npy=f"{R}/maps/center/{{scene}}.npy",
-        png=f"{R}/maps/center/{{scene}}.png",
+        png=f"{R}/previews/maps/center/{{scene}}.png",
     params:
         size=scene_size,
         sigma_fraction=config["evaluation"]["center_sigma_fraction"],
@@ -85,7 +86,7 @@ rule center_empirical:
         tables=lambda wc: expand(f"{R}/fixations/{{scene}}.csv", scene=[s for s in study().scenes if s != wc.scene]),
     output:
         npy=f"{R}/maps/center_empirical/{{scene}}.npy",
-        png=f"{R}/maps/center_empirical/{{scene}}.png",
+        png=f"{R}/previews/maps/center_empirical/{{scene}}.png",
     params:
         others=lambda wc: [s for s in study().scenes if s != wc.scene],
         sizes=lambda wc: {s: list(v) for s, v in study().sizes.items()},

@@ -35,6 +35,7 @@ def study(tmp_path_factory):
     cfg = demo_config(root)
     cfg["model"] = {"enabled": False}
     cfg["evaluation"].update(bootstrap=500, ceiling_splits=2)
+    cfg["maps"] = {"formats": ["mat", "log_density"]}
     configfile = write(root / "config.yaml", cfg)
     snakemake(root, configfile)
     return root, configfile, cfg
@@ -63,6 +64,30 @@ def test_outputs_and_columns(study):
     assert {"p_wilcoxon_holm", "t_r2", "p_t_r2_holm"} <= set(pairwise)
     for name in ("summary.png", "summary.pdf", "comparison.png", "gallery.png"):
         assert (root / "results" / "figures" / name).stat().st_size > 1000
+
+
+def test_maps_formats_write_every_map_in_a_folder_of_its_own(study):
+    """maps.formats: formats/mat/<source>/ and formats/log_density/<source>/ hold one file per scene, the
+    .mat the map itself (one variable), the log density pysaliency's density of it."""
+    import scipy.io
+    from scipy.special import logsumexp
+
+    from .reference import pysaliency_log_density
+
+    root, _, _ = study
+    res = root / "results"
+    for source in ("human", "salience", "center", "center_empirical"):
+        for fmt, suffix in (("mat", ".mat"), ("log_density", ".npy")):
+            folder = res / "formats" / fmt / source
+            assert sorted(p.name for p in folder.iterdir()) == [f"{s}{suffix}" for s in SCENES], (fmt, source)
+        for scene in SCENES:
+            m = np.load(res / "maps" / source / f"{scene}.npy")
+            mat = scipy.io.loadmat(res / "formats" / "mat" / source / f"{scene}.mat")
+            assert [k for k in mat if not k.startswith("__")] == ["map"]
+            np.testing.assert_array_equal(mat["map"], m.astype(np.float64))
+            ld = np.load(res / "formats" / "log_density" / source / f"{scene}.npy")
+            np.testing.assert_allclose(ld, pysaliency_log_density(m, 1e-20), rtol=1e-14, atol=0)
+            assert np.isfinite(ld).all() and abs(logsumexp(ld)) < 1e-12
 
 
 def test_ceiling_and_center_empirical_are_made_from_the_attention_fixations(study):

@@ -56,9 +56,10 @@ def parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("map", help="meaning maps of any images with a trained model",
                        description="Patch grid, model ratings and the meaning map of each image, as the workflow "
-                       "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32), <stem>.png (the map over "
-                       "the image) and <stem>.ratings.csv into --out.")
-    m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png)")
+                       "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32) into --out, which then holds "
+                       "one file per image (a map folder for dataset.maps, pysaliency or MATLAB), "
+                       "previews/<stem>.png (the map over the image) and ratings/<stem>.csv (per patch).")
+    m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png), or folders of them")
     m.add_argument("--model", required=True, help="a trained model folder: <results>/models/all/release (or "
                    "adapter, merged), or a copy of one")
     m.add_argument("--out", required=True, help="output folder")

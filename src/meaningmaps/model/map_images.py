@@ -5,7 +5,9 @@ prompt, finetuned_ratings, map_from_ratings), with the model loaded once for all
 grid and the smoothing come from the workflow's config (the real study's defaults without one), the
 views and the prompt as the model's card says it was trained, so the maps equal the workflow's
 ``maps/finetuned/<scene>.npy`` for the same image and model. Per image it writes ``<stem>.npy``
-(float32), ``<stem>.png`` (the map over the image) and ``<stem>.ratings.csv`` (per patch).
+(float32) into the output folder, which holds nothing else, so that the folder is itself a map
+folder (``dataset.maps``, pysaliency's ``SaliencyMapModelFromDirectory``: one file per stem), the
+preview ``previews/<stem>.png`` (the map over the image) and ``ratings/<stem>.csv`` (per patch).
 """
 
 from __future__ import annotations
@@ -35,15 +37,26 @@ class MappedImage:
 
 def check_images(images) -> list[Path]:
     """The image files, checked before the model is loaded: they exist, are images, and have
-    distinct stems (the outputs are named by stem)."""
-    paths = [Path(p) for p in images]
+    distinct stems (the outputs are named by stem). A folder stands for its scene images (its
+    .jpg/.jpeg/.png files, sorted; hidden files and other files skipped)."""
+    paths = []
+    for p in map(Path, images):
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith(".")
+                           and q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InputError(p, f"is a folder with no scene images ({', '.join(IMAGE_SUFFIXES)}).",
+                                 "pass a folder of images, or the image files themselves.")
+            paths += found
+        else:
+            paths.append(p)
     if not paths:
         raise InputError(None, "no images given.", "pass one or more image files (.jpg, .jpeg, .png).")
     stems: dict[str, Path] = {}
     for p in paths:
         if not p.is_file():
             raise InputError(p, "does not exist." if not p.exists() else "is not a file.",
-                             "pass image files (for a folder: meaningmaps map ... folder/*.jpg).")
+                             "pass image files or folders of them.")
         if p.suffix.lower() not in IMAGE_SUFFIXES:
             raise InputError(p, f"is not a scene image ({', '.join(IMAGE_SUFFIXES)}).", "pass .jpg or .png images.")
         if p.stem in stems:
@@ -109,7 +122,8 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
             patches, views = Path(tmp) / "patches", Path(tmp) / "views"
             index = write_scene_patches(path, patches, specs, config["patches"]["png_compress_level"])
             write_scene_views(patches, views, expected["background"], aspect=expected["image_aspect"], fill=fill)
-            ratings = out_dir / f"{path.stem}.ratings.csv"
+            ratings = out_dir / "ratings" / f"{path.stem}.csv"
+            ratings.parent.mkdir(exist_ok=True)
             if progress:
                 log(f"[{i}/{len(paths)}] {path.name}: {len(index)} patches")
             rate_scene(model, views, patches / "index.csv", ratings, mode=inference["mode"],
@@ -117,7 +131,7 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
                        max_new_tokens=inference["max_new_tokens"], progress=progress,
                        model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
         m = map_from_ratings(ratings, image_size(path), specs, sigma)
-        npy, png = out_dir / f"{path.stem}.npy", out_dir / f"{path.stem}.png"
+        npy, png = out_dir / f"{path.stem}.npy", out_dir / "previews" / f"{path.stem}.png"
         save_npy(npy, m.astype(np.float32))
         overlay(path, m, png)
         seconds = time.perf_counter() - start
