@@ -49,6 +49,9 @@ def study(pristine, tmp_path):
         Image.fromarray(rng.integers(0, 256, (384, 512, 3)).astype(np.uint8)).save(root / "jet" / f"{scene}.png")
     scipy.io.savemat(root / "two.mat", {"a": np.ones((4, 5)), "b": np.zeros((4, 5))})
     (root / "old.mat").write_bytes(b"MATLAB 7.3 MAT-file".ljust(116) + b"\x00" * 8 + b"\x00\x02IM" + b"\x00" * 400)
+    from .mat73_writer import write_v73
+
+    write_v73(root / "v73.mat", {"a": np.ones((4, 5))})  # MATLAB v7.3 (HDF5): read with h5py
     (root / ".hidden.npy").write_bytes(b"not looked at")
     return root
 
@@ -62,7 +65,10 @@ def test_inspect_demo_study(study):
     assert {kinds[f"{f}/scene_01.{s}"] for f, s in [("gbvs", "mat"), ("deepgaze", "npz"), ("truth/meaning", "npy")]} \
         == {"array"}
     assert kinds["published meaning/scene_01.jpg"] == "grey image" and kinds["jet/scene_01.png"] == "scene image"
-    assert kinds["two.mat"] == "array" and kinds["old.mat"] == "mat"
+    assert kinds["two.mat"] == "array" and kinds["v73.mat"] == "array"
+    details = {e.path.as_posix(): e.detail for e in insp.entries}
+    assert details["v73.mat"] == "a 4x5 double"
+    assert kinds["old.mat"] == "mat" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
     assert insp.images.as_posix() == "images" and insp.ratings.as_posix() == "ratings"
     assert insp.fixations.as_posix() == "fixations.csv" and insp.fixation_columns == {}
     assert {n: f.as_posix() for n, f in insp.maps.items()} == {
@@ -73,7 +79,8 @@ def test_inspect_demo_study(study):
                      r"maps/salience/  3 files \(\.png\); 512x384 \(WxH\); stems match all 3 scene images",
                      r"gbvs/  3 files \(\.mat\); 512x384 \(WxH\); stems match all 3 scene images",
                      r"scene_01\.mat: map 384x512 double, sigma 1x1 double",
-                     r"old\.mat: MATLAB v7\.3 \(HDF5\).*save\(\.\.\., '-v7'\)",
+                     r"old\.mat: unreadable: has a MATLAB v7\.3 header but cannot be read as HDF5.*save\(path, \.\.\., '-v7'\)",
+                     r"v73\.mat: a 4x5 double",
                      r"two\.mat: a 4x5 double, b 4x5 double",
                      r"fixations\.csv: columns scene, x, y, duration, subject",
                      r"ratings/  3 files \(\.mat\)\n    scene_01\.mat: rating_matrix 384x512x2 cell"):

@@ -101,29 +101,6 @@ def test_mat_with_several_maps_needs_variable(tmp_path):
     assert "'-v7'" in _message(load_map, path)
 
 
-def test_mat_v73_refused_with_how_to_resave(tmp_path):
-    """A v7.3 file: MATLAB's 128-byte header (version 0x0200) before an HDF5 file at byte 512; scipy reads
-    only the header to refuse it, so no h5py is needed to make one."""
-    path = tmp_path / "v73.mat"
-    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
-    path.write_bytes(text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM" + b"\x00" * 384 + b"\x89HDF\r\n\x1a\n")
-    for call in (load_map, map_size):
-        message = _message(call, path)
-        assert re.search(r"v73\.mat: is a MATLAB v7\.3 \(HDF5\) \.mat file.*Fix: re-save it in MATLAB with "
-                         r"save\(path, 'map', '-v7'\), or export the map as a \.npy array", message), message
-
-
-def test_mat_v73_from_h5py_refused(tmp_path):
-    h5py = pytest.importorskip("h5py")
-    path = tmp_path / "v73.mat"
-    with h5py.File(path, "w", userblock_size=512) as f:
-        f["map"] = FLOATS
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM"
-    with open(path, "r+b") as fh:
-        fh.write(header)
-    assert "v7.3 (HDF5)" in _message(load_map, path)
-
-
 def test_colour_images_refused_and_grey_ones_taken(tmp_path):
     grey = np.dstack([BLOCKS8] * 3)
     colour = grey.copy()

@@ -189,13 +189,12 @@ def _image_entry(path: Path, rel: Path) -> Entry:
 
 def _mat_entry(path: Path, rel: Path) -> Entry:
     """A .mat file's variables (whosmat); a struct's fields are read only to spot a fixation file."""
-    import scipy.io
+    from .mat_files import whosmat
 
     try:
-        variables = scipy.io.whosmat(str(path))
-    except NotImplementedError:
-        return Entry(rel, "mat", "MATLAB v7.3 (HDF5): scipy cannot read it; re-save it in MATLAB with "
-                     "save(..., '-v7') or export .npy")
+        variables = whosmat(path)  # v5 or v7.3
+    except InputError as exc:  # a v7.3 header on a file that is not HDF5: listed, with what to do
+        return Entry(rel, "mat", f"unreadable: {exc.problem}" + (f" Fix: {exc.fix}" if exc.fix else ""))
     except Exception as exc:  # noqa: BLE001 -- any parse failure: reported, not raised
         return Entry(rel, "other", f"unreadable .mat ({type(exc).__name__}: {exc})")
     listing = ", ".join(f"{n} {'x'.join(map(str, s))} {c}" for n, s, c in variables) or "no variables"
@@ -221,10 +220,10 @@ def _mat_entry(path: Path, rel: Path) -> Entry:
 
 
 def _struct_fields(path: Path, name: str) -> list[str]:
-    import scipy.io
+    from .mat_files import loadmat
 
     try:
-        value = scipy.io.loadmat(str(path), variable_names=[name])[name]
+        value = loadmat(path, variable_names=[name])[name]
     except Exception:  # noqa: BLE001 -- a struct that does not load is just not a fixation file
         return []
     return list(value.dtype.names or []) if isinstance(value, np.ndarray) else []
