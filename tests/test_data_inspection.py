@@ -187,6 +187,9 @@ def test_missing_path_inside_a_download_lists_it(tmp_path, key):
     assert re.search(listing, message, re.S), message
     assert f"Fix: set dataset.{key} to the download's folder" in message, message
     assert f"`meaningmaps inspect {down}`" in message, message
+    # the section `meaningmaps inspect` prints for the download, ready to paste
+    section = message.split(f"# written by `meaningmaps inspect {down}`", 1)[1]
+    assert "\ndataset:\n" in section and "fixations:" in section, message
 
 
 def test_missing_path_outside_a_download_is_plain(tmp_path):

@@ -324,6 +324,22 @@ def test_map_folders_are_map_inputs_again(demo_run, tmp_path):
             assert found[scene] == folder / f"{scene}.npy"
             assert np.load(found[scene]).shape == (384, 512)
 
+    info = json.loads((out / "info" / "maps.json").read_text())
+    assert (info["source"], info["zero_shot"]) == ("finetuned", False)
+
+    # a base model (no card): the zero-shot `base` source, said so, and equal to the workflow's maps/base
+    base_out = tmp_path / "base_mapped"
+    proc = subprocess.run([MEANINGMAPS, "map", "--model", str(res / "models" / "tiny-llava"), str(root / "data" / "images"),
+                           "--out", str(base_out), "--configfile", str(configfile), "--device", "cpu", "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "with the base model zero-shot (no model card): the workflow's `base` source" in proc.stdout
+    info = json.loads((base_out / "info" / "maps.json").read_text())
+    assert (info["source"], info["zero_shot"], info["model"]) == ("base", True, str(res / "models" / "tiny-llava"))
+    for scene in scenes:
+        np.testing.assert_allclose(np.load(base_out / f"{scene}.npy"), np.load(res / "maps" / "base" / f"{scene}.npy"),
+                                   rtol=0, atol=1e-6)
+
     cfg = yaml.safe_load(configfile.read_text())
     cfg["results"] = str(tmp_path / "res")
     cfg["model"] = {"enabled": False}

@@ -90,6 +90,33 @@ def test_maps_formats_write_every_map_in_a_folder_of_its_own(study):
             assert np.isfinite(ld).all() and abs(logsumexp(ld)) < 1e-12
 
 
+def test_cli_score_equals_the_workflow(study, tmp_path):
+    """`meaningmaps score` on the maps the workflow scored (no Snakemake, no dataset paths from the config):
+    the same scores, summary, pairwise tests and ceiling, digit for digit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, configfile, _ = study
+    res = root / "results"
+    cli = str(Path(sys.executable).with_name("meaningmaps"))
+    proc = subprocess.run([cli, "score", f"human={res / 'maps' / 'human'}", str(root / "data" / "maps" / "salience"),
+                           "--fixations", str(root / "data" / "fixations.csv"), "--configfile", str(configfile),
+                           "--out", str(tmp_path / "scored")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 scene(s) with fixations and a map in every folder; sources human, salience, center, center_empirical" \
+        in proc.stdout
+    for name, key in (("scores", ["scene", "source"]), ("summary", ["source"]), ("pairwise", ["source_a", "source_b"]),
+                      ("ceiling", ["scene"])):
+        want = pd.read_csv(res / "evaluation" / f"{name}.csv")
+        got = pd.read_csv(tmp_path / "scored" / f"{name}.csv")
+        assert list(got.columns) == list(want.columns), name
+        key = [k for k in key if k in want.columns]
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                      want.sort_values(key).reset_index(drop=True), check_exact=True, obj=name)
+    assert (tmp_path / "scored" / "summary.png").stat().st_size > 1000
+
+
 def test_ceiling_and_center_empirical_are_made_from_the_attention_fixations(study):
     root, _, cfg = study
     res = root / "results"

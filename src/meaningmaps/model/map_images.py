@@ -7,7 +7,9 @@ views and the prompt as the model's card says it was trained, so the maps equal 
 ``maps/finetuned/<scene>.npy`` for the same image and model. Per image it writes ``<stem>.npy``
 (float32) into the output folder, which holds nothing else, so that the folder is itself a map
 folder (``dataset.maps``, pysaliency's ``SaliencyMapModelFromDirectory``: one file per stem), the
-preview ``previews/<stem>.png`` (the map over the image) and ``ratings/<stem>.csv`` (per patch).
+preview ``previews/<stem>.png`` (the map over the image), ``ratings/<stem>.csv`` (per patch) and
+``info/maps.json`` (the source: ``finetuned``, or ``base`` for a base model with no card, rated
+zero-shot as the workflow's ``base`` source; the model, prompt, views, patch grid and smoothing).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..atomic import save_npy
 from ..config import scale_specs
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import InputError
-from .model_card import view_settings
+from .model_card import CARD_NAME, view_settings
 
 
 @dataclass
@@ -33,6 +35,40 @@ class MappedImage:
     png: Path
     seconds: float
     patches: int
+    source: str = "finetuned"  # or "base": a base model, zero-shot
+
+
+#: what the maps of a ``meaningmaps map`` folder are (in a folder of its own: the output folder holds
+#: only the maps)
+MAP_INFO = "info/maps.json"
+
+
+def is_base_model(model) -> bool:
+    """A base model: a hub id, or a model folder without a card that is no adapter (a trained model
+    folder has a card: training and merging write one)."""
+    from .model_card import read_card
+    from .model_loading import looks_like_hub_id
+
+    path = Path(model)
+    if looks_like_hub_id(str(model)):
+        return True
+    return (path.is_dir() and (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
+            and read_card(path) is None)
+
+
+def write_map_info(out_dir, *, source, model, base, prompt, views, specs, sigma, images) -> Path:
+    """``info/maps.json``: which source the maps are (``base``: the base model zero-shot), the model,
+    the prompt, views, patch grid and smoothing they were made with, and the image of each map."""
+    import json
+
+    from ..atomic import save_text
+
+    info = {"source": source, "zero_shot": source == "base", "model": str(model), "base_model": str(base),
+            "prompt": prompt, **views, "scales": [dict(name=s.name, n=s.n, diameter=s.diameter) for s in specs],
+            "sigma": sigma, "images": {p.stem: str(p) for p in images}}
+    path = Path(out_dir) / MAP_INFO
+    save_text(path, json.dumps(info, indent=1) + "\n")
+    return path
 
 
 def check_images(images) -> list[Path]:
@@ -101,20 +137,35 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
 
     paths = check_images(images)
     expected = view_settings(config)
-    model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
-    card = read_card(model)
-    base = base or (card or {}).get("base_model") or config["model"]["base"]
-    card = check_trained_model(model, expected, base, key="--model")
-    processor = load_processor(base if card["kind"] == "adapter" else str(model))
-    prompt = prompt_text(processor, expected["prompt_mode"])
-    check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
-    fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
-                            else str(model))
     inference = config["model"]["inference"]
     specs, sigma = scale_specs(config), float(config["meaning_map"]["sigma"])
-    loaded = load_trained(model, base, device=device, dtype=inference["dtype"])
+    if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates
+        from .model_loading import check_model_source, load_llava
+
+        source, base = "base", str(model)
+        check_model_source(base, "--model")
+        log(f"{model}: a base model (no {CARD_NAME}), so the maps are the zero-shot `base` source, not a "
+            "fine-tuned model's")
+        processor = load_processor(base)
+        prompt = prompt_text(processor, expected["prompt_mode"])
+        fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base)
+        loaded = load_llava(base, device=device, dtype=inference["dtype"])
+    else:
+        source = "finetuned"
+        model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
+        card = read_card(model)
+        base = base or (card or {}).get("base_model") or config["model"]["base"]
+        card = check_trained_model(model, expected, base, key="--model")
+        processor = load_processor(base if card["kind"] == "adapter" else str(model))
+        prompt = prompt_text(processor, expected["prompt_mode"])
+        check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
+        fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
+                                else str(model))
+        loaded = load_trained(model, base, device=device, dtype=inference["dtype"])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_map_info(out_dir, source=source, model=model, base=base, prompt=prompt, views=expected, specs=specs,
+                   sigma=sigma, images=paths)
     results = []
     for i, path in enumerate(paths, 1):
         start = time.perf_counter()
@@ -135,6 +186,6 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
         save_npy(npy, m.astype(np.float32))
         overlay(path, m, png)
         seconds = time.perf_counter() - start
-        results.append(MappedImage(path, npy, png, seconds, len(index)))
+        results.append(MappedImage(path, npy, png, seconds, len(index), source))
         log(f"[{i}/{len(paths)}] {path.name}: {npy} ({seconds:.2f} s)")
     return results
