@@ -100,6 +100,27 @@ def test_dataset_section_loads_and_runs_discovery(study):
     assert study_.scenes == SCENES and set(study_.maps) == set(ds["maps"])
 
 
+def test_patches_are_read_from_the_rating_matrices(study):
+    """The suggested patches: section is the demo's grid (N 328 and 109 at its 512 x 384 scenes, not the
+    toolkit's defaults), so the section runs on the demo data: the ratings are recovered as with
+    demo/config.yaml's patches."""
+    from meaningmaps.config import scale_specs
+    from meaningmaps.data.demo import DEMO_SETTINGS
+    from meaningmaps.data.human_ratings import human_ratings
+    from meaningmaps.maps.patch_grid import PatchGrid
+
+    text = dataset_section(inspect_folder(study), study)
+    assert re.search(r"patches:  # the grid that covers ratings/scene_01\.mat \(3 ratings per patch\)", text), text
+    cfg = yaml.safe_load(text)
+    assert cfg["patches"] == {"fine": {"n": 328, "diameter_px": 44}, "coarse": {"n": 109, "diameter_px": 102}}
+    ours = PatchGrid(384, 512, scale_specs(validate_config({"patches": cfg["patches"]})))
+    demo = PatchGrid(384, 512, scale_specs(validate_config({"patches": DEMO_SETTINGS["patches"]})))
+    for scale in ("fine", "coarse"):
+        np.testing.assert_array_equal(ours.coverage(scale), demo.coverage(scale))
+    mat = study / "ratings" / "scene_02.mat"
+    pd.testing.assert_frame_equal(human_ratings(mat, "scene_02", ours), human_ratings(mat, "scene_02", demo))
+
+
 def test_published_meaning_maps_without_ratings_become_human(study):
     shutil.rmtree(study / "ratings")
     shutil.rmtree(study / "truth")
@@ -221,3 +242,17 @@ def test_inspect_hh17():
     assert insp.fixations.name == HH17.name
     assert "struct D 1x65 with fields sbj, image, fixN, loc, dur (Henderson & Hayes layout)" in format_inspection(insp)
     assert yaml.safe_load(dataset_section(insp, HH17.parent))["dataset"] == {"fixations": str(HH17)}
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_real_rating_matrices_give_the_toolkits_grid(smm_dir):
+    """Henderson-lab rating matrices (1024 x 768): the toolkit's 300 fine 87-px and 108 coarse 205-px patches."""
+    from meaningmaps.data.rating_grid import infer_grid
+    from meaningmaps.data.rating_matrix import load_rating_matrix
+
+    first = sorted((smm_dir / "rating_matrices").glob("*.mat"))[0]
+    grid = infer_grid(load_rating_matrix(first))
+    fine, coarse = grid["fine"], grid["coarse"]
+    assert (fine.diameter, coarse.diameter) == (87, 205)
+    assert fine.n <= 300 <= fine.n_max and coarse.n <= 108 <= coarse.n_max
