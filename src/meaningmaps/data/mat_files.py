@@ -127,15 +127,26 @@ def _struct_shape(h5py, group) -> tuple[int, ...]:
     return (1, 1)
 
 
+#: HDF5 types whose MATLAB class they alone decide (double, single, int*, uint32): read without
+#: touching attributes, the slow part of reading the many small datasets of a cell array
+#: (uint8/uint16/uint64 may be logical, char or an empty array's dimensions: their class is read).
+_PLAIN = {"f8": np.float64, "f4": np.float32, "i1": np.int8, "i2": np.int16, "i4": np.int32, "i8": np.int64,
+          "u4": np.uint32}
+
+
 def _read(h5py, f, node, path, where: str):
     """One MATLAB value (a dataset or a struct group) as scipy.io.loadmat returns it."""
+    if isinstance(node, h5py.Dataset):
+        plain = _PLAIN.get(node.dtype.str[1:])
+        if plain is not None:
+            return np.asarray(node[()], dtype=plain).T
     cls = _class(node)
     if isinstance(node, h5py.Group):
+        if "MATLAB_sparse" in node.attrs:
+            raise InputError(path, f"{where} is a sparse matrix, which cannot be read.", _FIX)
         if cls != "struct":
             raise InputError(path, f"{where} is a MATLAB {cls or 'object'}, which cannot be read.", _FIX)
         return _read_struct(h5py, f, node, path, where)
-    if node.attrs.get("MATLAB_sparse") is not None:
-        raise InputError(path, f"{where} is a sparse matrix, which cannot be read.", _FIX)
     if "MATLAB_empty" in node.attrs and node.attrs["MATLAB_empty"]:
         dims = _empty_dims(node)
         if cls == "char":
