@@ -2,16 +2,7 @@
 # file per scene in each folder, as pysaliency and MATLAB code expect a folder of maps.
 #   mat          MATLAB v5 .mat, one variable `map` (double)
 #   log_density  float64 .npy, log p with exp summing to 1 (pysaliency's ModelFromDirectory, DeepGaze)
-# Subpackage data/: src/meaningmaps/data/map_export.py
-EXPORT_FORMATS = list(config["maps"]["formats"])
-
-
-def export_targets(sources, scenes):
-    """Every exported file of these sources and scenes (none unless maps.formats lists formats)."""
-    from meaningmaps.data.map_export import FORMATS
-
-    return [f"{R}/formats/{fmt}/{source}/{scene}{FORMATS[fmt]}"
-            for fmt in EXPORT_FORMATS for source in sources for scene in scenes]
+# Subpackage data/: src/meaningmaps/data/map_export.py (export_paths: the targets, in rule all)
 
 
 rule export_mat:

@@ -39,6 +39,12 @@ MINIMUM_VALUE = 1e-20
 FORMATS = {"mat": ".mat", "log_density": ".npy"}
 
 
+def export_paths(results, formats, sources, scenes) -> list[str]:
+    """Every exported file of these sources and scenes under ``results`` (none without formats)."""
+    return [f"{results}/formats/{fmt}/{source}/{scene}{FORMATS[fmt]}"
+            for fmt in formats for source in sources for scene in scenes]
+
+
 def log_density(array) -> np.ndarray:
     """``log p`` (float64) of the map as a fixation density (see the module docstring):
     ``m - min(m, 0)`` plus :data:`MINIMUM_VALUE`, divided by its sum; ``exp`` sums to 1."""
