@@ -13,7 +13,7 @@ rule attention:
         tables=FIXATION_TABLES,  # the scene's fixations as selected by rule fixation_tables
     output:
         npy=f"{R}/attention/{{scene}}.npy",
-        png=f"{R}/attention/{{scene}}.png",
+        png=f"{R}/previews/attention/{{scene}}.png",
     params:
         size=scene_size,
         fc=config["attention"]["fc"],

@@ -8,6 +8,7 @@ import functools
 
 from meaningmaps.atomic import content_digest  # noqa: E402
 from meaningmaps.config import config_source  # noqa: E402
+from meaningmaps.data.map_export import export_paths  # noqa: E402
 from meaningmaps.errors import InputError  # noqa: E402
 from meaningmaps.workflow.shards import SHARD_PATTERN, assign_shards, model_of, shard_of  # noqa: E402
 
@@ -84,6 +85,7 @@ def all_targets(wildcards):
     per_scene = [s for s in RATING_SOURCES if s not in ("base", "finetuned")]  # those two: in shards
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=per_scene, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
+    targets += export_paths(R, config["maps"]["formats"], MAP_SOURCES, scenes)  # maps.formats (rules/export.smk)
     if "finetuned" in TRAINED_SOURCES:
         targets += expand(f"{R}/models/{{fold}}/loss.png", fold=sorted(folds()))
         if ALL in SCHEMES:

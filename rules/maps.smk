@@ -1,4 +1,5 @@
-# Map sources -> maps/<source>/<scene>.npy (float32, H x W) and a PNG preview.
+# Map sources -> maps/<source>/<scene>.npy (float32, H x W; the folder holds nothing else, so it is itself an
+# input: dataset.maps, pysaliency, MATLAB) and a colour preview previews/maps/<source>/<scene>.png.
 # Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
 # center_bias.py, empirical_center.py; GBVS salience: gbvs.py (with gbvs_features.py, gbvs_dkl.py,
 # imresize.py); maps made elsewhere: src/meaningmaps/data/external_maps.py
@@ -10,7 +11,7 @@ rule map_from_ratings:
         ratings=ratings_input,
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
-        png=f"{R}/maps/{{source}}/{{scene}}.png",
+        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
         source=one_of(RATING_SOURCES),
     params:
@@ -40,7 +41,7 @@ rule import_map:
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
-        png=f"{R}/maps/{{source}}/{{scene}}.png",
+        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
         source=one_of(EXTERNAL_SOURCES),
     params:
@@ -64,7 +65,7 @@ rule center_map:
     """The centre-bias baseline: an isotropic Gaussian at the image centre."""
     output:
         npy=f"{R}/maps/center/{{scene}}.npy",
-        png=f"{R}/maps/center/{{scene}}.png",
+        png=f"{R}/previews/maps/center/{{scene}}.png",
     params:
         size=scene_size,
         sigma_fraction=config["evaluation"]["center_sigma_fraction"],
@@ -87,7 +88,7 @@ rule center_empirical:
         pool=lambda wc: fixation_pool_of(wc.scene),
     output:
         npy=f"{R}/maps/center_empirical/{{scene}}.npy",
-        png=f"{R}/maps/center_empirical/{{scene}}.png",
+        png=f"{R}/previews/maps/center_empirical/{{scene}}.png",
     params:
         size=scene_size,
         fc=config["attention"]["fc"],
@@ -113,7 +114,7 @@ rule gbvs_map:
         checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/gbvs/{{scene}}.npy",
-        png=f"{R}/maps/gbvs/{{scene}}.png",
+        png=f"{R}/previews/maps/gbvs/{{scene}}.png",
     params:
         content=lambda wc: content_digest(study().images[wc.scene]),
         settings={k: v for k, v in config["gbvs"].items() if k != "enabled"},

@@ -10,9 +10,12 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 
-def serve_tree(root: Path, node: str):
-    """Start a server for ``root``'s files as OSF project ``node``; return (server, api_base)."""
+def serve_tree(root: Path, node: str, token: str | None = None):
+    """Start a server for ``root``'s files as OSF project ``node``; return (server, api_base).
+    ``token``: a private project: every request must carry ``Authorization: Bearer <token>`` (else
+    HTTP 401); ``server.authorizations`` lists the Authorization header of every request."""
     root = Path(root)
+    authorizations: list = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -44,6 +47,10 @@ def serve_tree(root: Path, node: str):
 
         def do_GET(self):
             path = unquote(urlsplit(self.path).path)
+            authorizations.append(self.headers.get("Authorization"))
+            if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
+                return self._send(b'{"errors": [{"detail": "Authentication credentials were not provided."}]}',
+                                  "application/json", 401)
             if path == f"/v2/nodes/{node}/files/osfstorage/":
                 folder = root
             elif path.startswith("/v2/folders/"):
@@ -56,6 +63,7 @@ def serve_tree(root: Path, node: str):
             self._send(json.dumps(listing).encode(), "application/vnd.api+json")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.authorizations = authorizations
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]
     return server, f"http://{host}:{port}/v2"

@@ -56,3 +56,17 @@ def semipartial_r(y, x, control) -> float:
     if np.dot(resid, resid) <= 1e-20 * np.dot(x - x.mean(), x - x.mean()):
         return 0.0
     return float(np.corrcoef(y, resid)[0, 1])
+
+
+def pysaliency_log_density(saliency_map, minimum_value: float) -> np.ndarray:
+    """log of pysaliency.metrics.convert_saliency_map_to_density(saliency_map, minimum_value), step by
+    step as pysaliency writes it: shift a map with negatives to a minimum of 0, add the minimum value,
+    divide by the sum; then the log."""
+    s = np.array(saliency_map, dtype=float)
+    if s.min() < 0:
+        s = s - s.min()
+    s = s + minimum_value
+    total = s.sum()
+    s = s / total if total else np.full_like(s, 1.0 / s.size)
+    with np.errstate(divide="ignore"):
+        return np.log(s)

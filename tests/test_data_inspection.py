@@ -49,6 +49,9 @@ def study(pristine, tmp_path):
         Image.fromarray(rng.integers(0, 256, (384, 512, 3)).astype(np.uint8)).save(root / "jet" / f"{scene}.png")
     scipy.io.savemat(root / "two.mat", {"a": np.ones((4, 5)), "b": np.zeros((4, 5))})
     (root / "old.mat").write_bytes(b"MATLAB 7.3 MAT-file".ljust(116) + b"\x00" * 8 + b"\x00\x02IM" + b"\x00" * 400)
+    from .mat73_writer import write_v73
+
+    write_v73(root / "v73.mat", {"a": np.ones((4, 5))})  # MATLAB v7.3 (HDF5): read with h5py
     (root / ".hidden.npy").write_bytes(b"not looked at")
     return root
 
@@ -62,7 +65,10 @@ def test_inspect_demo_study(study):
     assert {kinds[f"{f}/scene_01.{s}"] for f, s in [("gbvs", "mat"), ("deepgaze", "npz"), ("truth/meaning", "npy")]} \
         == {"array"}
     assert kinds["published meaning/scene_01.jpg"] == "grey image" and kinds["jet/scene_01.png"] == "scene image"
-    assert kinds["two.mat"] == "array" and kinds["old.mat"] == "mat"
+    assert kinds["two.mat"] == "array" and kinds["v73.mat"] == "array"
+    details = {e.path.as_posix(): e.detail for e in insp.entries}
+    assert details["v73.mat"] == "a 4x5 double"
+    assert kinds["old.mat"] == "mat" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
     assert insp.images.as_posix() == "images" and insp.ratings.as_posix() == "ratings"
     assert insp.fixations.as_posix() == "fixations.csv" and insp.fixation_columns == {}
     assert {n: f.as_posix() for n, f in insp.maps.items()} == {
@@ -73,7 +79,8 @@ def test_inspect_demo_study(study):
                      r"maps/salience/  3 files \(\.png\); 512x384 \(WxH\); stems match all 3 scene images",
                      r"gbvs/  3 files \(\.mat\); 512x384 \(WxH\); stems match all 3 scene images",
                      r"scene_01\.mat: map 384x512 double, sigma 1x1 double",
-                     r"old\.mat: MATLAB v7\.3 \(HDF5\).*save\(\.\.\., '-v7'\)",
+                     r"old\.mat: unreadable: has a MATLAB v7\.3 header but cannot be read as HDF5.*save\(path, \.\.\., '-v7'\)",
+                     r"v73\.mat: a 4x5 double",
                      r"two\.mat: a 4x5 double, b 4x5 double",
                      r"fixations\.csv: columns scene, x, y, duration, subject",
                      r"ratings/  3 files \(\.mat\)\n    scene_01\.mat: rating_matrix 384x512x2 cell"):
@@ -91,6 +98,27 @@ def test_dataset_section_loads_and_runs_discovery(study):
     assert "# fixation_csv: {origin: 0}  # or 1" in text  # the origin is left to the user, said how
     study_ = discover(validate_config({"dataset": dict(ds, fixation_csv={"origin": 1})}))
     assert study_.scenes == SCENES and set(study_.maps) == set(ds["maps"])
+
+
+def test_patches_are_read_from_the_rating_matrices(study):
+    """The suggested patches: section is the demo's grid (N 328 and 109 at its 512 x 384 scenes, not the
+    toolkit's defaults), so the section runs on the demo data: the ratings are recovered as with
+    demo/config.yaml's patches."""
+    from meaningmaps.config import scale_specs
+    from meaningmaps.data.demo import DEMO_SETTINGS
+    from meaningmaps.data.human_ratings import human_ratings
+    from meaningmaps.maps.patch_grid import PatchGrid
+
+    text = dataset_section(inspect_folder(study), study)
+    assert re.search(r"patches:  # the grid that covers ratings/scene_01\.mat \(3 ratings per patch\)", text), text
+    cfg = yaml.safe_load(text)
+    assert cfg["patches"] == {"fine": {"n": 328, "diameter_px": 44}, "coarse": {"n": 109, "diameter_px": 102}}
+    ours = PatchGrid(384, 512, scale_specs(validate_config({"patches": cfg["patches"]})))
+    demo = PatchGrid(384, 512, scale_specs(validate_config({"patches": DEMO_SETTINGS["patches"]})))
+    for scale in ("fine", "coarse"):
+        np.testing.assert_array_equal(ours.coverage(scale), demo.coverage(scale))
+    mat = study / "ratings" / "scene_02.mat"
+    pd.testing.assert_frame_equal(human_ratings(mat, "scene_02", ours), human_ratings(mat, "scene_02", demo))
 
 
 def test_published_meaning_maps_without_ratings_become_human(study):
@@ -180,6 +208,9 @@ def test_missing_path_inside_a_download_lists_it(tmp_path, key):
     assert re.search(listing, message, re.S), message
     assert f"Fix: set dataset.{key} to the download's folder" in message, message
     assert f"`meaningmaps inspect {down}`" in message, message
+    # the section `meaningmaps inspect` prints for the download, ready to paste
+    section = message.split(f"# written by `meaningmaps inspect {down}`", 1)[1]
+    assert "\ndataset:\n" in section and "fixations:" in section, message
 
 
 def test_missing_path_outside_a_download_is_plain(tmp_path):
@@ -211,3 +242,17 @@ def test_inspect_hh17():
     assert insp.fixations.name == HH17.name
     assert "struct D 1x65 with fields sbj, image, fixN, loc, dur (Henderson & Hayes layout)" in format_inspection(insp)
     assert yaml.safe_load(dataset_section(insp, HH17.parent))["dataset"] == {"fixations": str(HH17)}
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_real_rating_matrices_give_the_toolkits_grid(smm_dir):
+    """Henderson-lab rating matrices (1024 x 768): the toolkit's 300 fine 87-px and 108 coarse 205-px patches."""
+    from meaningmaps.data.rating_grid import infer_grid
+    from meaningmaps.data.rating_matrix import load_rating_matrix
+
+    first = sorted((smm_dir / "rating_matrices").glob("*.mat"))[0]
+    grid = infer_grid(load_rating_matrix(first))
+    fine, coarse = grid["fine"], grid["coarse"]
+    assert (fine.diameter, coarse.diameter) == (87, 205)
+    assert fine.n <= 300 <= fine.n_max and coarse.n <= 108 <= coarse.n_max

@@ -101,29 +101,6 @@ def test_mat_with_several_maps_needs_variable(tmp_path):
     assert "'-v7'" in _message(load_map, path)
 
 
-def test_mat_v73_refused_with_how_to_resave(tmp_path):
-    """A v7.3 file: MATLAB's 128-byte header (version 0x0200) before an HDF5 file at byte 512; scipy reads
-    only the header to refuse it, so no h5py is needed to make one."""
-    path = tmp_path / "v73.mat"
-    text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
-    path.write_bytes(text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM" + b"\x00" * 384 + b"\x89HDF\r\n\x1a\n")
-    for call in (load_map, map_size):
-        message = _message(call, path)
-        assert re.search(r"v73\.mat: is a MATLAB v7\.3 \(HDF5\) \.mat file.*Fix: re-save it in MATLAB with "
-                         r"save\(path, 'map', '-v7'\), or export the map as a \.npy array", message), message
-
-
-def test_mat_v73_from_h5py_refused(tmp_path):
-    h5py = pytest.importorskip("h5py")
-    path = tmp_path / "v73.mat"
-    with h5py.File(path, "w", userblock_size=512) as f:
-        f["map"] = FLOATS
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM"
-    with open(path, "r+b") as fh:
-        fh.write(header)
-    assert "v7.3 (HDF5)" in _message(load_map, path)
-
-
 def test_colour_images_refused_and_grey_ones_taken(tmp_path):
     grey = np.dstack([BLOCKS8] * 3)
     colour = grey.copy()
@@ -181,3 +158,109 @@ def test_import_and_input_check_use_the_variable(tmp_path):
     assert report["checked"][0]["problem"] is None
     report = check_scene_files("a", (H, W), [], maps={"sal": (str(path), "none", False, None)})
     assert "dataset.maps.sal.variable" in report["checked"][0]["problem"]["message"]
+
+
+# --- maps out: the formats other tools read (maps.formats, meaningmaps.data.map_export) ----------------
+
+def test_log_density_is_pysaliencys_density_and_sums_to_one(tmp_path):
+    from scipy.special import logsumexp
+
+    from meaningmaps.data.map_export import MINIMUM_VALUE, export_map, log_density
+
+    from .reference import pysaliency_log_density
+
+    maps = {"positive": FLOATS + 1, "with zeros": np.where(FLOATS > 0.5, FLOATS, 0).astype(np.float32),
+            "negative (shifted)": (FLOATS - 0.7).astype(np.float32)}
+    for name, m in maps.items():
+        np.save(tmp_path / "m.npy", m)
+        export_map(tmp_path / "m.npy", "log_density", tmp_path / "ld.npy")
+        got = np.load(tmp_path / "ld.npy")
+        assert got.dtype == np.float64 and got.shape == (H, W), name
+        np.testing.assert_allclose(got, pysaliency_log_density(m, MINIMUM_VALUE), rtol=1e-14, atol=0)
+        assert np.isfinite(got).all(), name  # zeros: finite, log(1e-20 / sum)
+        assert abs(np.exp(got).sum() - 1) < 1e-12 and abs(logsumexp(got)) < 1e-12, name
+        np.testing.assert_array_equal(got, log_density(m))
+    zero = maps["with zeros"]
+    got = log_density(zero)
+    total = float(zero.astype(np.float64).sum())
+    assert got[zero == 0] == pytest.approx(np.log(1e-20) - np.log(total), rel=1e-12)
+    # without the added minimum, pysaliency's SaliencyMapNormalizingModel default, zeros are -inf
+    assert np.isinf(pysaliency_log_density(zero, 0.0)[zero == 0]).all()
+
+
+def test_mat_export_is_one_double_variable_read_back_as_the_map(tmp_path):
+    from meaningmaps.data.map_export import MAT_VARIABLE, export_map
+
+    np.save(tmp_path / "scene.npy", FLOATS)
+    export_map(tmp_path / "scene.npy", "mat", tmp_path / "scene.mat")
+    assert scipy.io.whosmat(str(tmp_path / "scene.mat")) == [(MAT_VARIABLE, (H, W), "double")]
+    data = {k: v for k, v in scipy.io.loadmat(tmp_path / "scene.mat").items() if not k.startswith("__")}
+    assert list(data) == ["map"]  # one variable, as pysaliency's SaliencyMapModelFromDirectory requires
+    np.testing.assert_array_equal(data["map"], FLOATS.astype(np.float64))
+    np.testing.assert_array_equal(load_map(tmp_path / "scene.mat", (H, W)), load_map(tmp_path / "scene.npy", (H, W)))
+
+
+def test_mat_export_reads_in_octave(tmp_path):
+    import shutil
+    import subprocess
+
+    from meaningmaps.data.map_export import export_map
+
+    octave = shutil.which("octave-cli") or shutil.which("octave")
+    if octave is None:
+        pytest.skip("Octave is not installed")
+    np.save(tmp_path / "scene.npy", FLOATS)
+    export_map(tmp_path / "scene.npy", "mat", tmp_path / "scene.mat")
+    script = ("s = load('scene.mat'); f = fieldnames(s); m = s.map; "
+              "printf('%s|%d|%s|%d %d|%.17g|%.17g\\n', strjoin(f', ','), numel(f), class(m), size(m, 1), size(m, 2), "
+              "m(2, 3), sum(m(:)));")
+    proc = subprocess.run([octave, "--no-gui", "--quiet", "--eval", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    names, count, cls, shape, value, total = proc.stdout.strip().splitlines()[-1].split("|")
+    assert (names, count, cls, shape) == ("map", "1", "double", f"{H} {W}")
+    assert float(value) == float(FLOATS[1, 2])  # MATLAB's m(2, 3): row 2, column 3 (1-based)
+    assert float(total) == pytest.approx(float(FLOATS.astype(np.float64).sum()), rel=1e-14)
+
+
+def test_readme_pysaliency_snippet_runs(tmp_path, monkeypatch):
+    """README 'Maps in other tools': the pysaliency code, on a results folder laid out as the workflow
+    writes it (maps/, formats/log_density/, fixations/) and a folder of DeepGaze-style log densities."""
+    pytest.importorskip("pysaliency")
+    from meaningmaps.data.demo import make_demo_study
+    from meaningmaps.data.fixation_tables import save_fixation_table
+    from meaningmaps.data.fixations import scene_fixations
+    from meaningmaps.data.map_export import export_map
+    from meaningmaps.maps.center_bias import center_bias_map
+
+    from .conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Maps in other tools (pysaliency, MATLAB)", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    make_demo_study(tmp_path / "data", n_scenes=3)
+    res, h, w = tmp_path / "results", 384, 512
+    rng = np.random.default_rng(0)
+    for scene in ("scene_01", "scene_02", "scene_03"):
+        table, _ = scene_fixations(tmp_path / "data" / "fixations.csv", scene, h, w, settings={"origin": 1})
+        save_fixation_table(res / "fixations" / f"{scene}.csv", table)
+        for source, m in (("human", rng.random((h, w)) + 1), ("center_empirical", center_bias_map(h, w, 0.25))):
+            (res / "maps" / source).mkdir(parents=True, exist_ok=True)
+            np.save(res / "maps" / source / f"{scene}.npy", m.astype(np.float32))
+            export_map(res / "maps" / source / f"{scene}.npy", "log_density",
+                       res / "formats" / "log_density" / source / f"{scene}.npy")
+        gauss = center_bias_map(h, w, 0.2).astype(np.float64)
+        (tmp_path / "my_study" / "deepgaze").mkdir(parents=True, exist_ok=True)
+        np.save(tmp_path / "my_study" / "deepgaze" / f"{scene}.npy", np.log(gauss / gauss.sum()))
+    monkeypatch.chdir(tmp_path)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["meaning (human)", "DeepGaze"], lines
+    for line in lines:
+        values = [float(v) for v in re.findall(r"(-?\d+\.\d+)", line)]
+        assert len(values) == 2 and all(np.isfinite(values)), line

@@ -195,7 +195,9 @@ def test_cli_map_equals_the_workflow(mapped):
         cli, workflow = np.load(out / f"{stem}.npy"), np.load(tmp / "mapped" / "maps" / "finetuned" / f"{stem}.npy")
         assert cli.dtype == np.float32
         np.testing.assert_allclose(cli, workflow, rtol=0, atol=1e-6)
-        assert Image.open(out / f"{stem}.png").size == (512, 384)
+        assert Image.open(out / "previews" / f"{stem}.png").size == (512, 384)
+        assert (out / "ratings" / f"{stem}.csv").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["kitchen.npy", "park.npy", "street.npy"]
 
 
 def test_adding_an_image_rates_only_that_image(mapped):

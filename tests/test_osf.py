@@ -404,3 +404,64 @@ def test_stale_part_files_from_a_killed_run_are_removed(osf, tmp_path):
                      sleep=lambda s: None, log=lambda m: None)
     assert not stale.exists()
     assert (dest / "stimuli" / "scene1.mat").read_bytes() == CONTENT["stimuli/scene1.mat"]
+
+
+# --- private projects: the token from OSF_TOKEN ---------------------------------------------------
+
+TOKEN = "pat-5ecret-T0ken-for-tests-only"
+
+
+def _private_tree(tmp_path):
+    from .osf_fake import serve_tree
+
+    tree = tmp_path / "tree"
+    (tree / "stimuli").mkdir(parents=True)
+    (tree / "stimuli" / "a.jpg").write_bytes(b"jpeg bytes")
+    (tree / "fixations.csv").write_text("scene,x,y\na,1,1\n")
+    return serve_tree(tree, "priv1", token=TOKEN)
+
+
+def test_private_project_needs_the_token_and_says_how(tmp_path, monkeypatch):
+    monkeypatch.delenv("OSF_TOKEN", raising=False)
+    server, api = _private_tree(tmp_path)
+    try:
+        with pytest.raises(DownloadError, match=r"HTTP 401.*set the environment variable OSF_TOKEN") as info:
+            download_project("priv1", tmp_path / "dl", tmp_path / "dl" / "manifest.json", api_base=api, sleep=lambda s: None,
+                             log=lambda m: None)
+        monkeypatch.setenv("OSF_TOKEN", "wrong")
+        with pytest.raises(DownloadError, match=r"HTTP 401.*token in OSF_TOKEN was refused") as info:
+            download_project("priv1", tmp_path / "dl", tmp_path / "dl" / "manifest.json", api_base=api, sleep=lambda s: None,
+                             log=lambda m: None)
+        assert "wrong" not in str(info.value)
+    finally:
+        server.shutdown()
+
+
+def test_token_from_the_environment_is_sent_and_written_nowhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSF_TOKEN", TOKEN)
+    server, api = _private_tree(tmp_path)
+    messages = []
+    try:
+        files = download_project("priv1", tmp_path / "dl", tmp_path / "dl" / "manifest.json", api_base=api,
+                                 sleep=lambda s: None, log=messages.append)
+    finally:
+        server.shutdown()
+    assert sorted(f["path"] for f in files) == ["fixations.csv", "stimuli/a.jpg"]
+    assert server.authorizations and set(server.authorizations) == {f"Bearer {TOKEN}"}
+    assert any("OSF_TOKEN" in m for m in messages) and not any(TOKEN in m for m in messages)
+    written = [p for p in (tmp_path / "dl").rglob("*") if p.is_file()]
+    assert written and not any(TOKEN.encode() in p.read_bytes() for p in written)
+
+
+def test_token_is_not_forwarded_on_a_redirect_off_osf():
+    import urllib.request
+    from email.message import Message
+
+    from meaningmaps.data.osf import _KeepTokenOnTrustedHosts
+
+    handler = _KeepTokenOnTrustedHosts("https://api.osf.io/v2")
+    for target, kept in (("https://files.osf.io/v1/resources/abc12/x", True),
+                         ("https://storage.googleapis.com/bucket/x?sig=1", False)):
+        req = urllib.request.Request("https://osf.io/download/x/", headers={"Authorization": f"Bearer {TOKEN}"})
+        new = handler.redirect_request(req, None, 302, "Found", Message(), target)
+        assert (new.get_header("Authorization") == f"Bearer {TOKEN}") is kept, target

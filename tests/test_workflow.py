@@ -23,6 +23,7 @@ from .conftest import HH17, REPO, demo_config, ratings_csv
 pytestmark = pytest.mark.slow  # runs the workflow: left out by scripts/test.sh --fast
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+MEANINGMAPS = str(Path(sys.executable).with_name("meaningmaps"))
 
 
 def snakemake(workdir, configfile, *args, check=True, timeout=900):
@@ -286,6 +287,77 @@ def test_maps_and_fixations_only_with_download(demo_run, tmp_path):
     assert (tmp_path / "res" / "figures" / "gallery.png").is_file()
     assert not (tmp_path / "res" / "patches").exists()
     assert "download" in proc.stdout + proc.stderr
+
+
+def pysaliency_style_files(folder: Path) -> dict[str, Path]:
+    """stem -> file as pysaliency's SaliencyMapModelFromDirectory matches them: every file under the
+    folder (recursively, relative paths, so a subfolder's files have stems like previews/x), the
+    first one whose stem is the scene's (here in sorted order)."""
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if not p.name.startswith("."))
+    found = {}
+    for rel in files:
+        found.setdefault(str(rel.with_suffix("")), folder / rel)
+    return found
+
+
+def test_map_folders_are_map_inputs_again(demo_run, tmp_path):
+    """A finished study's maps/finetuned/ and a `meaningmaps map --out` folder hold one file per scene:
+    a pysaliency-style reader (by stem) gets the arrays, and both read back as dataset.maps give the
+    scores the workflow gave (the copy exactly; the --out maps are those of fold0's model)."""
+    root, configfile, _ = demo_run
+    res = root / "results"
+    scenes = ["scene_01", "scene_02", "scene_03"]
+    out = tmp_path / "mapped"
+    proc = subprocess.run([MEANINGMAPS, "map", "--model", str(res / "models" / "fold0" / "adapter"),
+                           str(root / "data" / "images"), "--out", str(out), "--configfile", str(configfile),
+                           "--device", "cpu", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(p.name for p in (out / "previews").iterdir()) == [f"{s}.png" for s in scenes]
+    assert sorted(p.name for p in (out / "ratings").iterdir()) == [f"{s}.csv" for s in scenes]
+    for source in ("human", "salience", "base", "finetuned", "probe", "center", "center_empirical"):
+        assert sorted(p.name for p in (res / "maps" / source).iterdir()) == [f"{s}.npy" for s in scenes], source
+        assert sorted(p.name for p in (res / "previews" / "maps" / source).iterdir()) == [f"{s}.png" for s in scenes]
+    assert sorted(p.name for p in (res / "attention").iterdir()) == [f"{s}.npy" for s in scenes]
+    assert (res / "previews" / "attention" / "scene_01.png").stat().st_size > 1000
+    for folder in (res / "maps" / "finetuned", out):
+        found = pysaliency_style_files(folder)
+        for scene in scenes:
+            assert found[scene] == folder / f"{scene}.npy"
+            assert np.load(found[scene]).shape == (384, 512)
+
+    info = json.loads((out / "info" / "maps.json").read_text())
+    assert (info["source"], info["zero_shot"]) == ("finetuned", False)
+
+    # a base model (no card): the zero-shot `base` source, said so, and equal to the workflow's maps/base
+    base_out = tmp_path / "base_mapped"
+    proc = subprocess.run([MEANINGMAPS, "map", "--model", str(res / "models" / "tiny-llava"), str(root / "data" / "images"),
+                           "--out", str(base_out), "--configfile", str(configfile), "--device", "cpu", "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "with the base model zero-shot (no model card): the workflow's `base` source" in proc.stdout
+    info = json.loads((base_out / "info" / "maps.json").read_text())
+    assert (info["source"], info["zero_shot"], info["model"]) == ("base", True, str(res / "models" / "tiny-llava"))
+    for scene in scenes:
+        np.testing.assert_allclose(np.load(base_out / f"{scene}.npy"), np.load(res / "maps" / "base" / f"{scene}.npy"),
+                                   rtol=0, atol=1e-6)
+
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["results"] = str(tmp_path / "res")
+    cfg["model"] = {"enabled": False}
+    cfg["dataset"]["maps"] = {"salience": cfg["dataset"]["maps"]["salience"],
+                              "finetuned_copy": str(res / "maps" / "finetuned"), "mapped": str(out)}
+    snakemake(root, write_config(tmp_path / "config.yaml", cfg))
+    new = tmp_path / "res"
+    for scene in scenes:
+        np.testing.assert_array_equal(np.load(new / "maps" / "mapped" / f"{scene}.npy"), np.load(out / f"{scene}.npy"))
+    before = pd.read_csv(res / "evaluation" / "scores.csv").set_index(["source", "scene"])
+    after = pd.read_csv(new / "evaluation" / "scores.csv").set_index(["source", "scene"])
+    pd.testing.assert_frame_equal(after.loc["finetuned_copy"], before.loc["finetuned"], check_exact=True)
+    pd.testing.assert_frame_equal(after.loc["human"], before.loc["human"], check_exact=True)
+    # fold0 rated scene_01 and scene_03 in the workflow; `map` with its adapter gives those maps (to 1e-6)
+    for scene in ("scene_01", "scene_03"):
+        assert after.loc[("mapped", scene), "pearson_r"] == pytest.approx(
+            before.loc[("finetuned", scene), "pearson_r"], abs=1e-5)
 
 
 def test_report_includes_the_figures(demo_run):

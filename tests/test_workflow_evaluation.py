@@ -35,6 +35,7 @@ def study(tmp_path_factory):
     cfg = demo_config(root)
     cfg["model"] = {"enabled": False}
     cfg["evaluation"].update(bootstrap=500, ceiling_splits=2)
+    cfg["maps"] = {"formats": ["mat", "log_density"]}
     configfile = write(root / "config.yaml", cfg)
     snakemake(root, configfile)
     return root, configfile, cfg
@@ -63,6 +64,57 @@ def test_outputs_and_columns(study):
     assert {"p_wilcoxon_holm", "t_r2", "p_t_r2_holm"} <= set(pairwise)
     for name in ("summary.png", "summary.pdf", "comparison.png", "gallery.png"):
         assert (root / "results" / "figures" / name).stat().st_size > 1000
+
+
+def test_maps_formats_write_every_map_in_a_folder_of_its_own(study):
+    """maps.formats: formats/mat/<source>/ and formats/log_density/<source>/ hold one file per scene, the
+    .mat the map itself (one variable), the log density pysaliency's density of it."""
+    import scipy.io
+    from scipy.special import logsumexp
+
+    from .reference import pysaliency_log_density
+
+    root, _, _ = study
+    res = root / "results"
+    for source in ("human", "salience", "center", "center_empirical"):
+        for fmt, suffix in (("mat", ".mat"), ("log_density", ".npy")):
+            folder = res / "formats" / fmt / source
+            assert sorted(p.name for p in folder.iterdir()) == [f"{s}{suffix}" for s in SCENES], (fmt, source)
+        for scene in SCENES:
+            m = np.load(res / "maps" / source / f"{scene}.npy")
+            mat = scipy.io.loadmat(res / "formats" / "mat" / source / f"{scene}.mat")
+            assert [k for k in mat if not k.startswith("__")] == ["map"]
+            np.testing.assert_array_equal(mat["map"], m.astype(np.float64))
+            ld = np.load(res / "formats" / "log_density" / source / f"{scene}.npy")
+            np.testing.assert_allclose(ld, pysaliency_log_density(m, 1e-20), rtol=1e-14, atol=0)
+            assert np.isfinite(ld).all() and abs(logsumexp(ld)) < 1e-12
+
+
+def test_cli_score_equals_the_workflow(study, tmp_path):
+    """`meaningmaps score` on the maps the workflow scored (no Snakemake, no dataset paths from the config):
+    the same scores, summary, pairwise tests and ceiling, digit for digit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, configfile, _ = study
+    res = root / "results"
+    cli = str(Path(sys.executable).with_name("meaningmaps"))
+    proc = subprocess.run([cli, "score", f"human={res / 'maps' / 'human'}", str(root / "data" / "maps" / "salience"),
+                           "--fixations", str(root / "data" / "fixations.csv"), "--configfile", str(configfile),
+                           "--out", str(tmp_path / "scored")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 scene(s) with fixations and a map in every folder; sources human, salience, center, center_empirical" \
+        in proc.stdout
+    for name, key in (("scores", ["scene", "source"]), ("summary", ["source"]), ("pairwise", ["source_a", "source_b"]),
+                      ("ceiling", ["scene"])):
+        want = pd.read_csv(res / "evaluation" / f"{name}.csv")
+        got = pd.read_csv(tmp_path / "scored" / f"{name}.csv")
+        assert list(got.columns) == list(want.columns), name
+        key = [k for k in key if k in want.columns]
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                      want.sort_values(key).reset_index(drop=True), check_exact=True, obj=name)
+    assert (tmp_path / "scored" / "summary.png").stat().st_size > 1000
 
 
 def test_ceiling_and_center_empirical_are_made_from_the_attention_fixations(study):

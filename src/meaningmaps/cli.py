@@ -1,6 +1,7 @@
 """The ``meaningmaps`` command: a thin layer over the functions the workflow's rules call.
 
-    meaningmaps map --model PATH IMAGE... --out DIR [--configfile FILE] [--device D] [--batch-size N]
+    meaningmaps map --model PATH IMAGE|FOLDER... --out DIR [--configfile FILE] [--device D] [--batch-size N]
+    meaningmaps score MAPS... --fixations FILE --out DIR [--size W H] [--configfile FILE]
     meaningmaps inspect FOLDER
     meaningmaps demo OUT_DIR [--scenes N] [--seed S]
     meaningmaps build-tiny OUT_DIR [--tokenizer FILE] ...
@@ -26,8 +27,37 @@ def _map(args) -> int:
     results = map_images(args.model, args.images, args.out, config, base=args.base, device=device,
                          batch_size=args.batch_size, progress=not args.quiet)
     total = sum(r.seconds for r in results)
+    source = results[0].source
+    what = ("the base model zero-shot (no model card): the workflow's `base` source" if source == "base"
+            else "the trained model: the workflow's `finetuned` source")
     print(f"{len(results)} image(s) mapped into {args.out} in {total:.2f} s "
-          f"({total / len(results):.2f} s per image)")
+          f"({total / len(results):.2f} s per image), with {what} (info/maps.json says so)")
+    return 0
+
+
+#: BLAS thread variables: the workflow's jobs run with threads: 1, which Snakemake passes to BLAS
+#: through these; with more threads BLAS sums dot products in another order (r differs in the 15th
+#: digit), so `score` uses one thread too, set before numpy is imported.
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                         "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _score(args) -> int:
+    import os
+
+    if "numpy" not in sys.modules:  # run as the command (in a process of its own)
+        os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, "1"))
+    from .config import load_config, validate_config
+    from .evaluation.score_folders import score_folders
+
+    config = load_config(args.configfile) if args.configfile else validate_config({}, "the defaults")
+    files = score_folders(args.maps, args.fixations, args.out, config, size=args.size,
+                          log=(lambda *a: None) if args.quiet else print)
+    import pandas as pd
+
+    summary = pd.read_csv(files["summary"], dtype={"source": str})
+    print(summary[["source", "n_scenes", "mean_r", "ci_low", "ci_high", "mean_ceiling"]].to_string(index=False))
+    print("wrote " + ", ".join(str(files[k]) for k in ("scores", "summary", "pairwise", "ceiling", "summary_png")))
     return 0
 
 
@@ -50,17 +80,23 @@ def _keys(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     ap = argparse.ArgumentParser(prog="meaningmaps", description="Automatic meaning maps (Henderson & Hayes "
                                  "2017) from a fine-tuned vision-language model.")
+    ap.add_argument("--version", action="version", version=f"meaningmaps {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     m = sub.add_parser("map", help="meaning maps of any images with a trained model",
                        description="Patch grid, model ratings and the meaning map of each image, as the workflow "
-                       "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32), <stem>.png (the map over "
-                       "the image) and <stem>.ratings.csv into --out.")
-    m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png)")
+                       "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32) into --out, which then holds "
+                       "one file per image (a map folder for dataset.maps, pysaliency or MATLAB), "
+                       "previews/<stem>.png (the map over the image) and ratings/<stem>.csv (per patch).")
+    m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png), or folders of them")
     m.add_argument("--model", required=True, help="a trained model folder: <results>/models/all/release (or "
-                   "adapter, merged), or a copy of one")
+                   "adapter, merged), or a copy of one; or a base model (a hub id such as "
+                   "llava-hf/llava-1.5-7b-hf, or a local copy: a model folder with no meaningmaps_card.json), "
+                   "which maps zero-shot as the workflow's base source")
     m.add_argument("--out", required=True, help="output folder")
     m.add_argument("--configfile", help="the workflow config whose patches, meaning_map and model settings to use "
                    "(default: the real study's defaults: 300 fine 87 px and 108 coarse 205 px patches, sigma 10)")
@@ -72,6 +108,27 @@ def parser() -> argparse.ArgumentParser:
                    "config's model.inference.batch_size)")
     m.add_argument("--quiet", action="store_true", help="no progress bars")
     m.set_defaults(run=_map)
+
+    s = sub.add_parser("score", help="score folders of maps against fixations (no config, no Snakemake)",
+                       description="Every map folder against the fixations, as the workflow's evaluation scores "
+                       "its map sources, with the same functions: the attention maps, the centre baselines "
+                       "(center, center_empirical), Pearson r, R^2, the saliency benchmark's metrics, semipartial "
+                       "R^2, the noise ceiling, scene-bootstrap CIs and paired tests. Scenes: those with fixations "
+                       "and a map in every folder. Writes scores.csv, summary.csv, pairwise.csv, ceiling.csv and "
+                       "summary.png/.pdf into --out.")
+    s.add_argument("maps", nargs="+", metavar="MAPS", help="map folders (<scene>.npy|.npz|.mat|.png|.jpg|.tif, one "
+                   "file per scene, as dataset.maps reads them), each as FOLDER (its name is the source) or "
+                   "NAME=FOLDER")
+    s.add_argument("--fixations", required=True, help="the fixation file: a .csv (scene, x, y[, duration][, "
+                   "subject][, fix_index]; other column names and the origin via --configfile's "
+                   "dataset.fixation_csv) or a Henderson & Hayes .mat")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--size", nargs=2, type=int, metavar=("W", "H"), help="the scenes' size in pixels, for maps "
+                   "of another size (not needed when the maps are at the scenes' size)")
+    s.add_argument("--configfile", help="a workflow config whose dataset.fixation_csv, attention and evaluation "
+                   "settings to use (default: their defaults; its dataset paths are not used)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(run=_score)
 
     i = sub.add_parser("inspect", help="what a data folder holds, and a dataset: config section for it",
                        description="Scene images and their sizes, .mat files with their variables and shapes, "

@@ -96,6 +96,9 @@ class Inspection:
     fixation_columns: dict[str, str] = field(default_factory=dict)
     #: what the suggestion could not decide, as "key: what to fill in"
     notes: list[str] = field(default_factory=list)
+    #: the patch grid of the rating matrices (rating_grid.infer_grid), and the file it was read from
+    patches: dict | None = None
+    patches_from: Path | None = None
 
     def folders(self, *kinds) -> dict[Path, list[Entry]]:
         """Entries of ``kinds``, grouped by their folder (sorted)."""
@@ -189,13 +192,12 @@ def _image_entry(path: Path, rel: Path) -> Entry:
 
 def _mat_entry(path: Path, rel: Path) -> Entry:
     """A .mat file's variables (whosmat); a struct's fields are read only to spot a fixation file."""
-    import scipy.io
+    from .mat_files import whosmat
 
     try:
-        variables = scipy.io.whosmat(str(path))
-    except NotImplementedError:
-        return Entry(rel, "mat", "MATLAB v7.3 (HDF5): scipy cannot read it; re-save it in MATLAB with "
-                     "save(..., '-v7') or export .npy")
+        variables = whosmat(path)  # v5 or v7.3
+    except InputError as exc:  # a v7.3 header on a file that is not HDF5: listed, with what to do
+        return Entry(rel, "mat", f"unreadable: {exc.problem}" + (f" Fix: {exc.fix}" if exc.fix else ""))
     except Exception as exc:  # noqa: BLE001 -- any parse failure: reported, not raised
         return Entry(rel, "other", f"unreadable .mat ({type(exc).__name__}: {exc})")
     listing = ", ".join(f"{n} {'x'.join(map(str, s))} {c}" for n, s, c in variables) or "no variables"
@@ -221,10 +223,10 @@ def _mat_entry(path: Path, rel: Path) -> Entry:
 
 
 def _struct_fields(path: Path, name: str) -> list[str]:
-    import scipy.io
+    from .mat_files import loadmat
 
     try:
-        value = scipy.io.loadmat(str(path), variable_names=[name])[name]
+        value = loadmat(path, variable_names=[name])[name]
     except Exception:  # noqa: BLE001 -- a struct that does not load is just not a fixation file
         return []
     return list(value.dtype.names or []) if isinstance(value, np.ndarray) else []
@@ -334,6 +336,7 @@ def _suggest(insp: Inspection) -> None:
     ratings = insp.folders("rating matrix", "rating csv")
     if ratings:
         insp.ratings = max(ratings, key=lambda f: (len(ratings[f]), str(f)))
+        _suggest_patches(insp, [e.path for e in ratings[insp.ratings] if e.kind == "rating matrix"])
     fixations = [e for e in insp.entries if e.kind == "fixations"]
     if fixations:
         insp.fixations = fixations[0].path
@@ -457,7 +460,8 @@ def _rel(path: Path | None) -> str:
 
 def dataset_section(insp: Inspection, folder) -> str:
     """The suggested ``dataset:`` section as YAML (paths under ``folder`` as given); keys it could not
-    fill are commented lines saying what to put there."""
+    fill are commented lines saying what to put there. With rating matrices, a ``patches:`` section
+    follows: the grid that covers them (:func:`patches_section`)."""
     def path(rel: Path) -> str:
         return _scalar((Path(folder) / rel).as_posix() if str(rel) != "." else Path(folder).as_posix())
 
@@ -490,6 +494,48 @@ def dataset_section(insp: Inspection, folder) -> str:
     else:
         lines.append("  # maps: {<name>: <folder of <scene> maps made elsewhere>}  (none found)")
     lines += [f"  # note: {n}" for n in insp.notes]
+    return "\n".join(lines) + "\n" + patches_section(insp)
+
+
+def _suggest_patches(insp: Inspection, matrices: list[Path]) -> None:
+    """``patches.*``: the grid that covers the first rating matrix (``rating_grid.infer_grid``)."""
+    from .rating_grid import infer_grid
+    from .rating_matrix import load_rating_matrix
+
+    if not matrices:
+        return
+    first = sorted(matrices)[0]
+    try:
+        grid = infer_grid(load_rating_matrix(insp.root / first))
+    except InputError as exc:
+        insp.notes.append(f"patches: {first.as_posix()} cannot be read ({exc.problem})")
+        return
+    if grid is None:
+        insp.notes.append(f"patches: the rating counts of {first.as_posix()} fit no toolkit patch grid; set patches.* "
+                          "to the grid the raters rated")
+        return
+    insp.patches, insp.patches_from = grid, first
+
+
+def patches_section(insp: Inspection) -> str:
+    """The suggested ``patches:`` section (the grid of the rating matrices), or "" without one."""
+    if insp.patches is None:
+        return ""
+    from ..config import validate_config
+
+    defaults = validate_config({}, "the defaults")["patches"]  # the toolkit's N, when it gives this grid
+    per = {s.ratings_per_patch for s in insp.patches.values()}
+    lines = [f"patches:  # the grid that covers {insp.patches_from.as_posix()} ({'/'.join(map(str, sorted(per)))} "
+             "ratings per patch), read from its rating counts"]
+    for name, s in insp.patches.items():
+        same = []
+        if s.n_max > s.n:
+            same.append(f"N {s.n}-{s.n_max}")
+        if s.diameter_max > s.diameter:
+            same.append(f"diameter {s.diameter}-{s.diameter_max} px")
+        note = f"  # {' and '.join(same)} give the same patches" if same else ""
+        n = defaults[name]["n"] if s.n <= defaults[name]["n"] <= s.n_max else s.n
+        lines.append(f"  {name}: {{n: {n}, diameter_px: {s.diameter}}}{note}")
     return "\n".join(lines) + "\n"
 
 

@@ -54,7 +54,7 @@ class Study:
 def missing_path(path, what: str, key: str) -> InputError:
     """The error for a configured ``path`` (config ``key``) that does not exist; inside a downloaded
     OSF project it lists the download's folders, so the key can be pointed at the right one."""
-    from .data_inspection import describe_download, download_folder
+    from .data_inspection import dataset_section, describe_download, download_folder, inspect_folder
 
     download = download_folder(path)
     try:
@@ -63,9 +63,14 @@ def missing_path(path, what: str, key: str) -> InputError:
         listing = None
     if listing is None:
         return InputError(path, f"{what} does not exist.", f"create it or fix {key} in the config.")
+    try:  # what `meaningmaps inspect` would print for the download: a dataset section to paste
+        section = "\n" + dataset_section(inspect_folder(download), download) + "\n"
+    except Exception:  # noqa: BLE001 -- the listing above still says what the download holds
+        section = f" (`meaningmaps inspect {download}` writes one)"
     return InputError(path, f"{what} does not exist. It lies inside the OSF download {listing}\n",
                       f"set {key} to the download's folder (or file) that holds them, e.g. {key}: "
-                      f"{download}/<folder>; `meaningmaps inspect {download}` writes a ready dataset: section.")
+                      f"{download}/<folder>; the dataset: section `meaningmaps inspect {download}` suggests "
+                      f"for the download is{section}")
 
 
 def scan_folder(folder, suffixes, what: str, key: str | None = None) -> dict[str, Path]:

@@ -408,14 +408,69 @@ def make_demo_study(out_dir, n_scenes: int = 8, width: int = 512, height: int = 
     )
 
 
+#: The demo's settings besides its paths: those of the repository's demo/config.yaml (a test keeps
+#: the two equal), so that ``meaningmaps demo DIR`` writes a config that runs wherever DIR is.
+DEMO_SETTINGS = {
+    "download": {"enabled": False},
+    "patches": {"pixels_per_degree": 14.5, "fine": {"n": 328, "diameter_deg": 3},
+                "coarse": {"n": 109, "diameter_deg": 7}},
+    "meaning_map": {"sigma": 5},
+    "attention": {"fc": 6},
+    "evaluation": {"semipartial": [["human", "center"], ["human", "center_empirical"], ["human", "salience"],
+                                   ["salience", "human"]], "bootstrap": 2000},
+    "figures": {"gallery_scenes": 4},
+    "model": {"enabled": True, "sources": ["base", "finetuned", "probe"],
+              "build_tiny": {"seed": 0, "image_size": 112, "text_hidden": 64, "text_layers": 2, "vision_hidden": 128},
+              "labels": {"from": "human", "rule": "nearest"}, "background": "black", "scheme": "kfold",
+              "folds": {"k": 2, "salt": 0},
+              "finetune": {"lora_r": 16, "lora_alpha": 32, "learning_rate": 2.0e-3, "projector_lr": 2.0e-3,
+                           "epochs": 3, "per_device_batch": 16, "gradient_checkpointing": False, "bf16": False,
+                           "save_steps": 50, "logging_steps": 5},
+              "inference": {"batch_size": 64}, "probe": {"pooling": "cls"}},
+}
+
+
+def demo_config(data_dir, results_dir) -> dict:
+    """The demo's workflow config for a study written by :func:`make_demo_study` into ``data_dir``,
+    results in ``results_dir`` (paths as given: absolute paths make a config that runs from anywhere)."""
+    import copy
+
+    data, results = Path(data_dir), Path(results_dir)
+    cfg = {"results": str(results), **copy.deepcopy(DEMO_SETTINGS)}
+    cfg["dataset"] = {"images": str(data / "images"), "ratings": str(data / "ratings"),
+                      "fixations": str(data / "fixations.csv"), "fixation_csv": {"origin": 1},
+                      "maps": {"salience": str(data / "maps" / "salience")}, "fixations_outside": "error"}
+    cfg["model"]["base"] = str(results / "models" / "tiny-llava")
+    order = ["results", "download", "dataset", "patches", "meaning_map", "attention", "evaluation", "figures", "model"]
+    return {k: cfg[k] for k in order}
+
+
+def write_demo_config(out_dir) -> Path:
+    """``out_dir/config.yaml``: the demo config for the study in ``out_dir``, results in
+    ``out_dir/results`` (absolute paths), to run as ``snakemake --configfile out_dir/config.yaml``."""
+    import yaml
+
+    out = Path(out_dir).resolve()
+    text = ("# The demo study in this folder (meaningmaps demo). Run from the meaningmaps checkout:\n"
+            f"#   snakemake --cores 2 --configfile {out / 'config.yaml'}\n"
+            + yaml.safe_dump(demo_config(out, out / "results"), sort_keys=False, default_flow_style=None))
+    path = out / "config.yaml"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meaningmaps.data.demo",
-                                     description="Write a deterministic synthetic meaning-map study.")
+                                     description="Write a deterministic synthetic meaning-map study, and "
+                                     "OUT_DIR/config.yaml, the workflow config that runs it (snakemake --configfile "
+                                     "OUT_DIR/config.yaml; results in OUT_DIR/results).")
     parser.add_argument("out_dir", help="folder to write the study into")
     parser.add_argument("--scenes", type=int, default=8, help="number of scenes (default 8)")
     parser.add_argument("--seed", type=int, default=2017, help="random seed (default 2017)")
     args = parser.parse_args(argv)
     info = make_demo_study(args.out_dir, n_scenes=args.scenes, seed=args.seed)
+    info["config"] = str(write_demo_config(args.out_dir))
     json.dump(info, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -1,8 +1,8 @@
 """Per-scene maps made elsewhere (DeepGaze, GBVS, published meaning maps) as a map source.
 
-Maps must be numeric: ``.npy``, ``.npz`` (one array, or the one ``variable`` names), a MATLAB v5
-``.mat`` (one 2-D numeric variable, or the one ``variable`` names; v7.3/HDF5 files are refused with
-how to re-save them), or a greyscale image: ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff`` (8 or
+Maps must be numeric: ``.npy``, ``.npz`` (one array, or the one ``variable`` names), a MATLAB
+``.mat`` (v5, or v7.3/HDF5 read with h5py: :mod:`meaningmaps.data.mat_files`; one 2-D numeric
+variable, or the one ``variable`` names), or a greyscale image: ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff`` (8 or
 16 bit, or 32-bit float TIFF). A colour image is refused: its colours are not values (correlating
 a colour-mapped map was the seed code's mistake). An RGB file is taken only when its three channels
 are exactly equal: a greyscale map saved as a colour JPEG differs between channels by a few codes
@@ -151,15 +151,13 @@ def _npz_arrays(path: Path) -> dict[str, tuple[tuple, str]]:
 
 
 def _mat_variables(path: Path) -> dict[str, tuple[tuple, str]]:
-    """{name: (shape, MATLAB class)} of a .mat file's variables (scipy.io.whosmat: headers only)."""
-    import scipy.io
+    """{name: (shape, MATLAB class)} of a .mat file's variables (whosmat: headers only; v5 or v7.3)."""
+    from .mat_files import whosmat
 
     try:
-        return {name: (tuple(int(v) for v in shape), cls) for name, shape, cls in scipy.io.whosmat(str(path))}
-    except NotImplementedError as exc:  # scipy's answer to a v7.3 (HDF5) file
-        raise InputError(path, "is a MATLAB v7.3 (HDF5) .mat file, which scipy cannot read.",
-                         "re-save it in MATLAB with save(path, 'map', '-v7'), or export the map as a .npy "
-                         "array.") from exc
+        return {name: (tuple(int(v) for v in shape), cls) for name, shape, cls in whosmat(path)}
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- any parse failure is a bad input file
         raise InputError(path, f"cannot be read as a MATLAB .mat file ({type(exc).__name__}: {exc}).",
                          _MAT_FIX) from exc
@@ -214,12 +212,14 @@ def _load_npz(path: Path, variable, source: str) -> np.ndarray:
 
 
 def _load_mat(path: Path, variable, source: str) -> np.ndarray:
-    """The map variable of a MATLAB v5 .mat file (only that variable is read)."""
-    import scipy.io
+    """The map variable of a MATLAB .mat file, v5 or v7.3 (only that variable is read)."""
+    from .mat_files import loadmat
 
     name = _choose(path, _mat_variables(path), variable, source, npz=False)
     try:
-        arr = scipy.io.loadmat(str(path), variable_names=[name])[name]
+        arr = loadmat(path, variable_names=[name])[name]
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- any parse failure is a bad input file
         raise InputError(path, f"variable {name!r} cannot be read ({type(exc).__name__}: {exc}).", _MAT_FIX) from exc
     if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):

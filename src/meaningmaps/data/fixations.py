@@ -188,13 +188,12 @@ def _mat_vector(value, path, where: str) -> np.ndarray:
 
 
 def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    import scipy.io
+    from .mat_files import loadmat
 
     try:
-        mat = scipy.io.loadmat(str(path))
-    except NotImplementedError as e:  # MATLAB v7.3 (HDF5)
-        raise InputError(path, f"cannot read this .mat file ({e}).",
-                         f"save it with MATLAB `save(..., '-v7')`; expected {LAYOUTS}.") from e
+        mat = loadmat(path)  # v5 (scipy) or v7.3 (h5py), the same structures
+    except InputError:
+        raise
     except Exception as e:  # noqa: BLE001 -- any parse failure is a bad input file
         raise InputError(path, f"cannot read this .mat file ({type(e).__name__}: {e}).",
                          f"expected {LAYOUTS}.") from e

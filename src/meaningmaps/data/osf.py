@@ -11,6 +11,11 @@ HTTP 429 (honouring ``Retry-After``), 5xx and connection errors are retried with
 exponential backoff. A JSON manifest of what is on disk is written last, and
 only when every file succeeded, so its presence means "complete".
 
+Private projects: a personal access token in the environment variable ``OSF_TOKEN`` (scope
+``osf.full_read``) is sent as ``Authorization: Bearer ...`` to the API's host and OSF's own hosts
+(``*.osf.io``), and dropped when a redirect leaves them (a signed storage URL needs none). The token
+is never written: not to the log, the manifest or an error message.
+
 Only the standard library is used for HTTP (urllib).
 """
 
@@ -25,6 +30,7 @@ import os
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -79,7 +85,46 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _call(url: str, consume, *, accept: str, max_retries: int, timeout: float, sleep, log):
+TOKEN_VARIABLE = "OSF_TOKEN"
+
+
+def _host(url: str) -> str:
+    return (urllib.parse.urlsplit(url).hostname or "").lower()
+
+
+def _trusted(url: str, api_base: str) -> bool:
+    """Hosts that get the token: the API's and OSF's own (osf.io and its subdomains)."""
+    host = _host(url)
+    return host == _host(api_base) or host == "osf.io" or host.endswith(".osf.io")
+
+
+class _KeepTokenOnTrustedHosts(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, but drops the Authorization header when the new URL is not
+    on a trusted host (urllib would forward it anywhere)."""
+
+    def __init__(self, api_base: str):
+        super().__init__()
+        self.api_base = api_base
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not _trusted(newurl, self.api_base):
+            for name in list(new.headers):
+                if name.lower() == "authorization":
+                    del new.headers[name]
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+def _opener(token: str | None, api_base: str):
+    """urlopen with the token's redirect rule; plain urlopen without a token."""
+    if not token:
+        return urllib.request.urlopen
+    return urllib.request.build_opener(_KeepTokenOnTrustedHosts(api_base)).open
+
+
+def _call(url: str, consume, *, accept: str, max_retries: int, timeout: float, sleep, log, token=None,
+          api_base: str = ""):
     """GET ``url`` and return ``consume(response)``, retrying transient failures.
 
     Retries (up to ``max_retries`` times) on HTTP 429, HTTP 5xx and connection
@@ -88,10 +133,13 @@ def _call(url: str, consume, *, accept: str, max_retries: int, timeout: float, s
     """
     attempt = 0
     while True:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": accept})
+        headers = {"User-Agent": USER_AGENT, "Accept": accept}
+        if token and _trusted(url, api_base):
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, headers=headers)
         wait: float | None = None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _opener(token, api_base)(request, timeout=timeout) as response:
                 return consume(response)
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -101,6 +149,16 @@ def _call(url: str, consume, *, accept: str, max_retries: int, timeout: float, s
                 reason = f"HTTP {status}"
                 if status == 429:
                     wait = _retry_after_seconds(headers.get("Retry-After") if headers else None)
+            elif status in (401, 403):
+                raise DownloadError(
+                    f"GET {url} failed with HTTP {status} ({exc.reason}); not retrying. "
+                    + ("The token in OSF_TOKEN was refused: check that it is a current personal access token "
+                       "with the osf.full_read scope and that its account can read the project."
+                       if token else
+                       "The project is private (or the node id is wrong): for a private project, set the "
+                       "environment variable OSF_TOKEN to an OSF personal access token (osf.io > Settings > "
+                       "Personal access tokens, scope osf.full_read) and run again.")
+                ) from None
             else:
                 raise DownloadError(
                     f"GET {url} failed with HTTP {status} ({exc.reason}); not retrying. "
@@ -272,13 +330,18 @@ def download_project(
     timeout: float = 60,
     sleep=time.sleep,
     log=print,
+    token: str | None = None,
 ) -> list[dict]:
-    """Download every file of public OSF project ``node`` (osfstorage) into ``dest``.
+    """Download every file of OSF project ``node`` (osfstorage) into ``dest``.
 
     Files already present with matching hashes are kept; others are fetched and
     verified. Returns the manifest's ``files`` list (sorted by path) after
-    writing the manifest JSON to ``manifest_path``.
+    writing the manifest JSON to ``manifest_path``. ``token``: an OSF personal
+    access token for a private project (default: the environment's ``OSF_TOKEN``;
+    never written anywhere).
     """
+    if token is None:
+        token = os.environ.get(TOKEN_VARIABLE) or None
     if not isinstance(node, str) or not node.strip() or "/" in node:
         raise DownloadError(f"bad OSF node id {node!r}: expected e.g. 'abc12'")
     dest = Path(dest)
@@ -291,7 +354,9 @@ def download_project(
     # The manifest means "the last run completed": drop a stale one before starting.
     with contextlib.suppress(FileNotFoundError):
         manifest_path.unlink()
-    http_kw = dict(max_retries=max_retries, timeout=timeout, sleep=sleep, log=log)
+    http_kw = dict(max_retries=max_retries, timeout=timeout, sleep=sleep, log=log, token=token, api_base=api_base)
+    if token:
+        log(f"using the OSF token from {TOKEN_VARIABLE} (not written anywhere)")
     root_url = f"{api_base.rstrip('/')}/nodes/{node}/files/osfstorage/"
 
     # List everything and check every path before writing a single byte.

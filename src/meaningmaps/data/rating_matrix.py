@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.io
 import scipy.sparse as sp
 
 from ..errors import InputError
@@ -51,9 +50,13 @@ class RatingLayer:
 
 def load_rating_matrix(path) -> list[RatingLayer]:
     """Read a toolkit .mat file into its layers, checking shape and rating range."""
+    from .mat_files import loadmat
+
     path = Path(path)
     try:
-        mat = scipy.io.loadmat(path)
+        mat = loadmat(path)  # v5 (scipy) or v7.3 (h5py), the same structures
+    except InputError:
+        raise
     except Exception as exc:  # scipy raises several types for bad files
         raise InputError(path, f"cannot be read as a MATLAB .mat file ({exc}).",
                          "re-export the rating matrix with MATLAB save(..., '-v7').") from exc

@@ -11,7 +11,8 @@ make the comparison inspectable, in the style of Henderson & Hayes (2017):
   source's mean as a line.
 * :func:`gallery_figure` -- a grid of scene image | attention map | each map
   with its r, so a reader can see *what* the correlations summarise.
-* :func:`save_map_preview` -- an 8-bit PNG beside each ``<scene>.npy`` map.
+* :func:`save_map_preview` -- an 8-bit PNG preview of a ``<scene>.npy`` map (in a folder of its
+  own, ``previews/``: a map folder holds one file per scene).
 * :func:`pick_gallery_scenes` -- a small, deterministic set of scenes spread
   from the best to the worst reference correlation, for the gallery.
 

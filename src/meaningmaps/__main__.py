@@ -1,0 +1,6 @@
+"""``python -m meaningmaps``: the ``meaningmaps`` command (:mod:`meaningmaps.cli`)."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Folders of maps scored against fixations without Snakemake: what ``meaningmaps score`` does.
+
+The workflow's evaluation in one process, with the workflow's functions and in its order, so the
+numbers are the workflow's for the same maps, fixations and settings: the study is discovered as
+rule all discovers it (``dataset.discover``: scenes with fixations and a map in every folder, their
+sizes, the fixation file's origin), each map is read as rule ``import_map`` reads it
+(``imported_map``) and each fixation table as rule ``fixation_table`` writes it
+(``scene_fixations``); the attention maps (rule ``attention``), the centre baselines (``center``,
+``center_empirical``), the scores (``score_scene``), the noise ceiling (``scene_ceiling``) and the
+summary (``summarize``) follow, every map stored as float32 and read back as float64 exactly as the
+workflow's ``.npy`` files are. Settings (attention, fixation selection, seeds, bootstrap, semipartial
+pairs, centre sources) come from a workflow config, or the defaults without one.
+
+Writes ``scores.csv``, ``summary.csv``, ``pairwise.csv``, ``ceiling.csv`` (the columns of the
+workflow's ``evaluation/``), the per-scene ``scenes/<scene>.csv`` and ``ceiling/<scene>.csv``, and
+``summary.png``/``.pdf`` (the workflow's summary figure).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def _stored(m: np.ndarray) -> np.ndarray:
+    """A map as the workflow's scoring reads it: saved as float32, loaded as float64."""
+    return np.asarray(m, dtype=np.float32).astype(np.float64)
+
+
+def map_sources(folders) -> dict[str, str]:
+    """``NAME=FOLDER`` or ``FOLDER`` (its name is the source) -> {name: folder}, names distinct."""
+    out: dict[str, str] = {}
+    for spec in folders:
+        name, sep, folder = str(spec).partition("=")
+        if not sep:
+            folder, name = name, Path(name.rstrip("/")).name
+        if name in out:
+            raise InputError(folder, f"gives the map source name {name!r} a second time ({out[name]} has it).",
+                             "name the sources: NAME=FOLDER (e.g. meaning=results/maps/human).")
+        out[name] = folder
+    return out
+
+
+def study_config(config: dict, folders, fixations, size=None) -> dict:
+    """``config`` (validated) with its dataset replaced by these map folders and fixation file; the
+    fixation reading (``dataset.fixation_csv``, ``fixations_outside``) is kept."""
+    from ..config import validate_config
+
+    ds = config["dataset"]
+    new = copy.deepcopy({k: v for k, v in config.items() if k != "dataset"})
+    new["dataset"] = {"fixations": str(fixations), "maps": map_sources(folders),
+                      "fixation_csv": copy.deepcopy(ds.get("fixation_csv") or {}),
+                      "fixations_outside": ds.get("fixations_outside", "error")}
+    if size is not None:
+        new["dataset"]["size"] = [int(size[0]), int(size[1])]
+    return validate_config(new, "meaningmaps score")
+
+
+def score_folders(folders, fixations, out_dir, config: dict, size=None, log=print) -> dict[str, Path]:
+    """Score the map folders against the fixations (``config``: a validated workflow config whose
+    attention/evaluation/figures settings apply); returns the files written, by name."""
+    from ..atomic import save_csv
+    from ..config import check_source_names
+    from ..data.dataset import discover
+    from ..data.external_maps import imported_map
+    from ..data.fixations import scene_fixations
+    from ..maps.attention import attention_map
+    from ..maps.center_bias import center_bias_map
+    from ..maps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
+    from ..workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources
+    from .figures import summary_figure
+    from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
+    from .scores import ceiling_table, score_scene, summarize
+
+    cfg = study_config(config, folders, fixations, size)
+    study = discover(cfg)
+    att, ev = cfg["attention"], cfg["evaluation"]
+    external = sorted(study.maps)  # the workflow lists dataset.maps sources sorted
+    centers = center_sources(ev, True)
+    sources = external + centers
+    reference = reference_source(cfg, sources)
+    pairs = semipartial_pairs(cfg, sources, centers)
+    check_source_names(with_resolved_sources(cfg, reference, pairs), sources, "meaningmaps score")
+    scenes = study.scenes
+    log(f"{len(scenes)} scene(s) with fixations and a map in every folder; sources {', '.join(sources)}")
+    tables, dropped = {}, 0
+    for scene in scenes:
+        h, w = study.sizes[scene]
+        tables[scene], n = scene_fixations(study.fixations, scene, h, w, outside=cfg["dataset"]["fixations_outside"],
+                                           settings=study.fixation_settings)
+        dropped += n
+    if dropped:
+        log(f"dropped {dropped} fixations outside their image (dataset.fixations_outside: drop)")
+    out = Path(out_dir)
+    rows, ceilings = [], []
+    for i, scene in enumerate(scenes, 1):
+        h, w = study.sizes[scene]
+        attention = _stored(attention_map(tables[scene], h, w, fc=att["fc"], weight=att["weight"], wrap=att["wrap"]))
+        maps = {}
+        for name in external:
+            settings = study.map_settings[name]
+            maps[name] = _stored(imported_map(study.maps[name][scene], (h, w), source=name,
+                                              transform=settings["transform"], resize=settings["resize"],
+                                              variable=settings["variable"]))
+        baseline = other = None
+        if len(scenes) > 1:
+            baseline = _stored(empirical_center_map(tables, study.sizes, scene, fc=att["fc"], weight=att["weight"],
+                                                    wrap=att["wrap"]))
+            other = fixated_pixels(pool_other_scenes(tables, study.sizes, scene), h, w)
+        if "center" in centers:
+            maps["center"] = _stored(center_bias_map(h, w, ev["center_sigma_fraction"]))
+        if "center_empirical" in centers:
+            if baseline is None:
+                raise InputError(fixations, "has fixations on one scene only, so there is no other scene for the "
+                                 "empirical centre bias.", "score two or more scenes, or set "
+                                 "evaluation.center_empirical: false in a --configfile.")
+            maps["center_empirical"] = baseline
+        # Per-scene files read back, as rules score_scene, noise_ceiling and evaluate pass them on
+        # (pandas' CSV reading is not always exact in the last bit; the same path gives the same bits).
+        scene_csv, ceiling_csv = out / "scenes" / f"{scene}.csv", out / "ceiling" / f"{scene}.csv"
+        save_csv(scene_csv, score_scene(scene, attention, maps, [tuple(p) for p in pairs],
+                                        fixated=fixated_pixels(tables[scene], h, w), other=other, baseline=baseline,
+                                        auc_splits=ev["auc_shuffled"]["splits"], auc_step=ev["auc_shuffled"]["step"],
+                                        seed=ev["seed"]))
+        save_csv(ceiling_csv, pd.DataFrame([scene_ceiling(tables[scene], scene, h, w, fc=att["fc"],
+                                                          weight=att["weight"], wrap=att["wrap"],
+                                                          random_splits=ev["ceiling_splits"], seed=ev["seed"])],
+                                           columns=CEILING_COLUMNS))
+        rows.append(pd.read_csv(scene_csv))
+        ceilings.append(pd.read_csv(ceiling_csv, dtype={"scene": str}))
+        log(f"[{i}/{len(scenes)}] {scene}: {len(tables[scene])} fixations, {len(maps)} maps scored")
+    files = {name: out / f"{name}.csv" for name in ("scores", "summary", "pairwise", "ceiling")}
+    scores = pd.concat(rows, ignore_index=True)
+    ceiling = ceiling_table(ceilings)
+    summary, pairwise = summarize(scores, n_boot=ev["bootstrap"], seed=ev["seed"], ceiling=ceiling)
+    save_csv(files["scores"], scores)
+    save_csv(files["summary"], summary)
+    save_csv(files["pairwise"], pairwise)
+    save_csv(files["ceiling"], ceiling)
+    files["summary_png"], files["summary_pdf"] = out / "summary.png", out / "summary.pdf"
+    summary_figure(pd.read_csv(files["summary"], dtype={"source": str}), files["summary_png"], files["summary_pdf"],
+                   reference_source=reference)
+    return files
