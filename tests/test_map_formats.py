@@ -243,7 +243,7 @@ def test_readme_pysaliency_snippet_runs(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for scene in ("scene_01", "scene_02", "scene_03"):
         table, _ = scene_fixations(tmp_path / "data" / "fixations.csv", scene, h, w, settings={"origin": 1})
-        save_fixation_table(res / "fixations" / f"{scene}.csv", table)
+        save_fixation_table(res / "fixations" / "scenes" / f"{scene}.csv", table)
         for source, m in (("human", rng.random((h, w)) + 1), ("center_empirical", center_bias_map(h, w, 0.25))):
             (res / "maps" / source).mkdir(parents=True, exist_ok=True)
             np.save(res / "maps" / source / f"{scene}.npy", m.astype(np.float32))

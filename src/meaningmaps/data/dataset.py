@@ -197,7 +197,7 @@ def scene_size(scene: str, study: Study, fallback) -> tuple[int, int]:
         if scene in found and not settings.get("resize"):
             path, variable = found[scene], settings.get("variable")
             return tuple(remembered(f"map_size:{variable}", path,
-                                    lambda: list(map_size(path, variable=variable, source=name))))
+                                    lambda p=path, v=variable, n=name: list(map_size(p, variable=v, source=n))))
     if fallback:
         return int(fallback[1]), int(fallback[0])
     raise InputError(None, f"scene {scene!r} has no image or map to take its size from (maps with resize: true "

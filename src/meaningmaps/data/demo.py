@@ -85,10 +85,10 @@ from PIL import Image
 from scipy import ndimage
 
 from ..atomic import atomic_path, save_csv, save_npy
-from ..matlab import matlab_round
 from ..maps.patch_grid import PatchGrid, ScaleSpec, grid_centres
-from .rating_matrix import build_rating_matrix, save_rating_matrix
 from ..maps.smoothing import imgaussfilt
+from ..matlab import matlab_round
+from .rating_matrix import build_rating_matrix, save_rating_matrix
 
 #: Pixels per degree of the 512-px-wide demo scenes (the real 1024-px scenes have 29).
 PIXELS_PER_DEGREE_AT_512 = 14.5

@@ -70,8 +70,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .images import IMAGE_SUFFIXES
 from ..matlab import matlab_round
+from .images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

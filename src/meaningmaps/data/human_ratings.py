@@ -21,8 +21,7 @@ import pandas as pd
 from ..errors import InputError
 from ..maps.meaning_map import check_ratings_frame
 from ..maps.patch_grid import PatchGrid
-from .rating_matrix import (RatingLayer, assign_scales, load_rating_matrix, ratings_frame,
-                            recover_patch_ratings)
+from .rating_matrix import RatingLayer, assign_scales, load_rating_matrix, ratings_frame, recover_patch_ratings
 
 CSV_COLUMNS = ("scale", "k", "rating")
 RATING_RANGE = (1.0, 6.0)

@@ -31,11 +31,11 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
+from ..maps.patch_grid import PatchGrid, ScaleSpec
+from .external_maps import imported_map
 from .fixations import fixations_by_scene, scene_fixations, select_scene_fixations
 from .human_ratings import human_ratings
 from .images import load_rgb
-from .external_maps import imported_map
-from ..maps.patch_grid import PatchGrid, ScaleSpec
 
 #: Problems spelled out in the error message; the check's log lists all of them.
 MAX_LISTED = 20

@@ -16,7 +16,6 @@ import numpy as np
 from ..atomic import atomic_path
 
 
-
 def _mat_file_header() -> bytes:
     text = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: meaningmaps"
     return text.ljust(116, b" ") + b"\x00" * 8 + struct.pack("<H", 0x0100) + b"IM"

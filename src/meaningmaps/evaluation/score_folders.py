@@ -4,8 +4,9 @@ The workflow's evaluation in one process, with the workflow's functions and in i
 numbers are the workflow's for the same maps, fixations and settings: the study is discovered as
 rule all discovers it (``dataset.discover``: scenes with fixations and a map in every folder, their
 sizes, the fixation file's origin), each map is read as rule ``import_map`` reads it
-(``imported_map``) and each fixation table as rule ``fixation_table`` writes it
-(``scene_fixations``); the attention maps (rule ``attention``), the centre baselines (``center``,
+(``imported_map``) and each fixation table as rule ``fixation_tables`` writes it
+(``study_fixations``), the leave-one-out maps from the pools of rule ``fixation_pool``; the
+attention maps (rule ``attention``), the centre baselines (``center``,
 ``center_empirical``), the scores (``score_scene``), the noise ceiling (``scene_ceiling``) and the
 summary (``summarize``) follow, every map stored as float32 and read back as float64 exactly as the
 workflow's ``.npy`` files are. Settings (attention, fixation selection, seeds, bootstrap, semipartial
@@ -68,10 +69,10 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
     from ..config import check_source_names
     from ..data.dataset import discover
     from ..data.external_maps import imported_map
-    from ..data.fixations import scene_fixations
+    from ..data.fixations import study_fixations
     from ..maps.attention import attention_map
     from ..maps.center_bias import center_bias_map
-    from ..maps.empirical_center import empirical_center_map, fixated_pixels, pool_other_scenes
+    from ..maps.empirical_center import empirical_center_from_pool, fixated_pixels, others_from_pool, pooled_fixation_maps
     from ..workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources
     from .figures import summary_figure
     from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
@@ -88,15 +89,17 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
     check_source_names(with_resolved_sources(cfg, reference, pairs), sources, "meaningmaps score")
     scenes = study.scenes
     log(f"{len(scenes)} scene(s) with fixations and a map in every folder; sources {', '.join(sources)}")
-    tables, dropped = {}, 0
-    for scene in scenes:
-        h, w = study.sizes[scene]
-        tables[scene], n = scene_fixations(study.fixations, scene, h, w, outside=cfg["dataset"]["fixations_outside"],
-                                           settings=study.fixation_settings)
+    tables, dropped = {}, 0  # the fixation file read once, every scene's rows as rule fixation_tables selects them
+    for scene, table, n in study_fixations(study.fixations, {s: study.sizes[s] for s in scenes},
+                                           outside=cfg["dataset"]["fixations_outside"], settings=study.fixation_settings):
+        tables[scene] = table
         dropped += n
     if dropped:
         log(f"dropped {dropped} fixations outside their image (dataset.fixations_outside: drop)")
     out = Path(out_dir)
+    # every scene's fixations pooled once per image size (rule fixation_pool): leave-one-out maps subtract the scene's own
+    pools = {size: pooled_fixation_maps(tables, study.sizes, size, weight=att["weight"])
+             for size in sorted({tuple(study.sizes[s]) for s in scenes})} if len(scenes) > 1 else {}
     rows, ceilings = [], []
     for i, scene in enumerate(scenes, 1):
         h, w = study.sizes[scene]
@@ -109,9 +112,10 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
                                               variable=settings["variable"]))
         baseline = other = None
         if len(scenes) > 1:
-            baseline = _stored(empirical_center_map(tables, study.sizes, scene, fc=att["fc"], weight=att["weight"],
-                                                    wrap=att["wrap"]))
-            other = fixated_pixels(pool_other_scenes(tables, study.sizes, scene), h, w)
+            pool = pools[tuple(study.sizes[scene])]
+            baseline = _stored(empirical_center_from_pool(pool, tables[scene], scene, fc=att["fc"], weight=att["weight"],
+                                                          wrap=att["wrap"]))
+            other = (others_from_pool(pool, tables[scene], scene) > 0).astype(np.float64)  # as fixated_pixels
         if "center" in centers:
             maps["center"] = _stored(center_bias_map(h, w, ev["center_sigma_fraction"]))
         if "center_empirical" in centers:
