@@ -316,7 +316,8 @@ def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transfo
                  resize: bool = False, variable: str | None = None) -> np.ndarray:
     """A map made elsewhere as the scene's map: read (``variable``: the array's name in a .mat/.npz),
     transformed (``transform: exp`` for log densities), resampled to ``size`` (H, W) if ``resize``,
-    then checked (2-D, the scene's size, finite, not constant). ``source``: its ``dataset.maps`` name, for the config keys in messages.
+    then checked (2-D, the scene's size, finite, not constant). ``source``: its ``dataset.maps`` name, for
+    the config keys in messages.
 
     With ``transform`` unset a map whose values are all negative (max <= 0: a log density shifted
     to a maximum of 0 too) is refused: that is how a log density looks, and taken as is it
