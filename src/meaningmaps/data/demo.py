@@ -415,9 +415,10 @@ DEMO_SETTINGS = {
     "patches": {"pixels_per_degree": 14.5, "fine": {"n": 328, "diameter_deg": 3},
                 "coarse": {"n": 109, "diameter_deg": 7}},
     "meaning_map": {"sigma": 5},
+    "gbvs": {"enabled": True},
     "attention": {"fc": 6},
     "evaluation": {"semipartial": [["human", "center"], ["human", "center_empirical"], ["human", "salience"],
-                                   ["salience", "human"]], "bootstrap": 2000},
+                                   ["salience", "human"], ["human", "gbvs"], ["gbvs", "human"]], "bootstrap": 2000},
     "figures": {"gallery_scenes": 4},
     "model": {"enabled": True, "sources": ["base", "finetuned", "probe"],
               "build_tiny": {"seed": 0, "image_size": 112, "text_hidden": 64, "text_layers": 2, "vision_hidden": 128},
@@ -441,7 +442,8 @@ def demo_config(data_dir, results_dir) -> dict:
                       "fixations": str(data / "fixations.csv"), "fixation_csv": {"origin": 1},
                       "maps": {"salience": str(data / "maps" / "salience")}, "fixations_outside": "error"}
     cfg["model"]["base"] = str(results / "models" / "tiny-llava")
-    order = ["results", "download", "dataset", "patches", "meaning_map", "attention", "evaluation", "figures", "model"]
+    order = ["results", "download", "dataset", "patches", "meaning_map", "gbvs", "attention", "evaluation", "figures",
+             "model"]
     return {k: cfg[k] for k in order}
 
 
