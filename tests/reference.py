@@ -176,3 +176,87 @@ def paper_meaning_map(data: pd.DataFrame, sigma=5, gamma=3.0) -> np.ndarray:
     smoothed_meaning_map = gaussian_filter(smoothed_meaning_map, sigma=sigma)
     return np.power(smoothed_meaning_map, gamma)
 
+
+# --- The paper's prompts, as LLaVA built them (haotian-liu/LLaVA; zhanshicu/meaning-map) -------------
+# llava/conversation.py (conv_vicuna_v1, conv_llava_v1; SeparatorStyle.TWO get_prompt),
+# llava/train/train.py (preprocess_multimodal), llava/mm_utils.py (tokenizer_image_token), the
+# notebook's `instruction` and inference.py's `query`, transcribed; the slow tokenizer is stood in for
+# by the `sentencepiece` library on Meta's tokenizer.model (BOS added, </s> a special token).
+
+PAPER_SYSTEM_VICUNA_V1 = ("A chat between a curious user and an artificial intelligence assistant. "
+                          "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+PAPER_SYSTEM_LLAVA_V1 = ("A chat between a curious human and an artificial intelligence assistant. "
+                         "The assistant gives helpful, detailed, and polite answers to the human's questions.")
+# dataset.ipynb, cell 6
+PAPER_INSTRUCTION = """
+Please assess the meaningfulness of the depicted patch using the following scale: 'very low,' 'low,' 'somewhat low,' 'somewhat high,' 'high,' 'very high.'
+Provide your response by selecting one of these categories.
+"""  # noqa: E501
+# inference.py, args.query
+PAPER_QUERY = """
+    Please assess the meaningfulness of the depicted patch using the following scale: 'very low,' 'low,' 'somewhat low,' 'somewhat high,' 'high,' 'very high.' 
+    Provide your response by selecting one of these categories. 
+    """  # noqa: E501, W291 (the script's trailing spaces are part of the query)
+
+
+def _sep_two_prompt(system, messages):
+    """Conversation.get_prompt for SeparatorStyle.TWO (sep " ", sep2 "</s>")."""
+    seps = [" ", "</s>"]
+    ret = system + seps[0]
+    for i, (role, message) in enumerate(messages):
+        if message:
+            ret += role + ": " + message + seps[i % 2]
+        else:
+            ret += role + ":"
+    return ret
+
+
+def paper_training_conversation(answer: str) -> str:
+    """dataset.ipynb's row -> preprocess_multimodal -> preprocess_v1's conv_vicuna_v1 prompt."""
+    value = "<image>\n" + PAPER_INSTRUCTION
+    value = value.replace("<image>", "").strip()
+    value = "<image>" + "\n" + value
+    value = value.strip()
+    return _sep_two_prompt(PAPER_SYSTEM_VICUNA_V1, [("USER", value), ("ASSISTANT", answer)])
+
+
+def paper_rating_prompt() -> str:
+    """inference.py: qs = DEFAULT_IMAGE_TOKEN + "\\n" + query; conv_llava_v1 with an open assistant turn."""
+    qs = "<image>" + "\n" + PAPER_QUERY
+    return _sep_two_prompt(PAPER_SYSTEM_LLAVA_V1, [("USER", qs), ("ASSISTANT", None)])
+
+
+def sentencepiece_tokenizer(model_file):
+    """The slow Llama tokenizer's ``tokenizer(text).input_ids`` (BOS first; ``</s>`` is id 2)."""
+    import sentencepiece
+
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+
+    def tokenize(text: str) -> list[int]:
+        ids = [sp.bos_id()]
+        for k, part in enumerate(text.split("</s>")):
+            if k:
+                ids.append(sp.eos_id())
+            if part:
+                ids.extend(sp.encode(part))
+        return ids
+
+    tokenize.sp = sp
+    return tokenize
+
+
+def paper_tokenizer_image_token(prompt: str, tokenize, image_token_index: int = -200) -> list[int]:
+    """llava/mm_utils.py tokenizer_image_token with ``tokenize`` (text -> ids with BOS)."""
+    prompt_chunks = [tokenize(chunk) for chunk in prompt.split('<image>')]
+
+    def insert_separator(X, sep):
+        return [ele for sublist in zip(X, [sep] * len(X)) for ele in sublist][:-1]
+
+    input_ids = []
+    offset = 0
+    if len(prompt_chunks) > 0 and len(prompt_chunks[0]) > 0 and prompt_chunks[0][0] == 1:
+        offset = 1
+        input_ids.append(prompt_chunks[0][0])
+    for x in insert_separator(prompt_chunks, [image_token_index] * (offset + 1)):
+        input_ids.extend(x[offset:])
+    return input_ids

@@ -506,6 +506,11 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
         check_model_source(spec.base_model, "finetune spec base_model")
         from transformers import AutoProcessor
         processor = AutoProcessor.from_pretrained(spec.base_model)
+    token_ids = "processor"
+    if spec.prompt_mode == "paper":  # the original LLaVA code's (SentencePiece) ids, where the vocabulary allows
+        from .sentencepiece_ids import paper_processor
+
+        processor, token_ids = paper_processor(processor)
     prompt = spec.prompt if spec.prompt is not None else prompt_text(processor, spec.prompt_mode)
     spec = dataclasses.replace(spec, prompt=prompt)
     dataset = PatchRatingDataset(spec.train_jsonl, spec.image_root, processor, prompt)
@@ -528,7 +533,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
              args.world_size, args.device, spec.zero_stage, "bf16" if bf16 else "fp32", len(dataset),
              f", {len(eval_dataset)} held-out rows" if evaluate else "", spec.per_device_batch, args.world_size,
              grad_accum, spec.per_device_batch * args.world_size * grad_accum)
-    log.info("prompt (%s): %r", spec.prompt_mode, prompt)
+    log.info("prompt (%s): %r; token ids: %s", spec.prompt_mode, prompt, token_ids)
 
     # Loaded after TrainingArguments, so under ZeRO-3 the weights are partitioned as they load.
     if model is None:
@@ -581,7 +586,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
                 "trainable": counts, "optimizer_groups": optimizer_groups, "reference_loss": references}
         write_card(tmp, {
             "base_model": spec.base_model, "base_digest": base_fingerprint(spec.base_model),
-            "prompt_mode": spec.prompt_mode, "prompt": prompt,
+            "prompt_mode": spec.prompt_mode, "prompt": prompt, "token_ids": token_ids,
             **spec.record,
             "trained_scenes": sorted({r.id.split("/")[0] for r in dataset.rows}), "train_rows": len(dataset),
             "settings": spec.settings, "run_digest": run_key, "global_step": trainer.state.global_step,

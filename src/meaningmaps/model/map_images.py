@@ -93,6 +93,9 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     base = base or (card or {}).get("base_model") or config["model"]["base"]
     card = check_trained_model(model, expected, base, key="--model")
     processor = load_processor(base if card["kind"] == "adapter" else str(model))
+    if expected["prompt_mode"] == "paper":
+        raise InputError("model.prompt", "meaningmaps map does not rate under the paper's prompts yet (the "
+                         "workflow does).", "rate these scenes with the workflow, or use model.prompt: llava_v1.")
     prompt = prompt_text(processor, expected["prompt_mode"])
     check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
     fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
