@@ -21,6 +21,7 @@ rule map_from_ratings:
         builder=lambda wc: "toolkit" if wc.source == "human" else config["meaning_map"]["builder"],
         paper_sigma=config["meaning_map"]["paper_sigma"],
         paper_power=config["meaning_map"]["paper_power"],
+        unparsable=lambda wc: INFERENCE["unparsable"] if wc.source in ("base", "finetuned") and INFERENCE["mode"] == "generate" else "error",
     threads: 1
     resources:
         **LIGHT,

@@ -14,6 +14,6 @@ with logged(snakemake):
     paper = sm.params.builder == "paper"
     m = map_from_ratings(sm.params.file, tuple(sm.params.size), specs,
                          sm.params.paper_sigma if paper else sm.params.sigma,
-                         builder=sm.params.builder, power=sm.params.paper_power)
+                         builder=sm.params.builder, power=sm.params.paper_power, unparsable=sm.params.unparsable)
     save_npy(sm.output.npy, m.astype(np.float32))
     save_map_preview(m, sm.output.png)

@@ -36,6 +36,6 @@ with logged(snakemake):
             frame = rate_scene(sm.params.model, views, Path(patches) / "index.csv", Path(tmp) / f"{scene}.csv",
                                mode=s["mode"], batch_size=s["batch_size"], map_from=s["map_from"],
                                max_new_tokens=s["max_new_tokens"], prompt=rating_prompt, model_and_processor=loaded,
-                               scoring=s["scoring"])
+                               scoring=s["scoring"], match=s["match"], unparsable=s["unparsable"])
             print(f"{scene}: {len(frame)} patches in {time.perf_counter() - t0:.2f} s; mean rating "
                   f"{frame['rating'].mean():.3f}", flush=True)

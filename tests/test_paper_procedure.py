@@ -119,7 +119,10 @@ def test_paper_builder_is_generate_meaning_maps(tmp_path, h, w):
     csv = tmp_path / "r.csv"
     frame[["scale", "k", "rating"]].to_csv(csv, index=False)
     specs = paper_specs()
-    assert np.array_equal(map_from_ratings(csv, (h, w), specs, 5.0, builder="paper", power=3.0), want)
+    assert np.array_equal(map_from_ratings(csv, (h, w), specs, 5.0, builder="paper", power=3.0,
+                                           unparsable="zero"), want)
+    with pytest.raises(InputError, match="outside 1-6"):  # a 0 is admitted only where answers may score 0
+        map_from_ratings(csv, (h, w), specs, 5.0, builder="paper", power=3.0)
     assert not np.array_equal(reference.paper_meaning_map(frame, sigma=4), want)  # the sigma matters
 
 
@@ -134,3 +137,26 @@ def test_patch_specs_and_config_checks():
     ok = {"dataset": {"images": "i", "maps": {"human": "m"}}, "patches": {"grid": "paper"},
           "model": {"enabled": True, "sources": ["base", "finetuned"], "labels": {"from": "human", "rule": "paper"}}}
     validate_config(ok)
+
+
+def test_dropped_patches_leave_the_map_to_the_rest(tmp_path):
+    """unparsable: drop: the ratings CSV lacks those patches; both builders make the map from the rest
+    (the paper's: each pixel the mean of the rows covering it, as generate_meaning_map.py would with
+    those rows absent)."""
+    h, w = 120, 160
+    grid = PatchGrid(h, w, paper_specs())
+    rng = np.random.default_rng(1)
+    rows = [dict(scale=s, k=p.k, rating=int(rng.integers(1, 7)), center_x=p.cx - 1, center_y=p.cy - 1,
+                 radius=int(p.diameter / 2), bbox_x_min=p.col_min - 1, bbox_y_min=p.row_min - 1,
+                 bbox_x_max=p.col_max - 1, bbox_y_max=p.row_max - 1)
+            for s in ("fine", "coarse") for p in grid.patches[s]]
+    frame = pd.DataFrame(rows)
+    kept = frame[frame["k"] % 5 != 0].reset_index(drop=True)
+    csv = tmp_path / "r.csv"
+    kept[["scale", "k", "rating"]].to_csv(csv, index=False)
+    with pytest.raises(InputError, match="do not cover"):
+        map_from_ratings(csv, (h, w), paper_specs(), 5.0, builder="paper")
+    got = map_from_ratings(csv, (h, w), paper_specs(), 5.0, builder="paper", unparsable="drop")
+    want = reference.paper_meaning_map(kept.assign(likert_label_predicted=[
+        ["very low", "low", "somewhat low", "somewhat high", "high", "very high"][r - 1] for r in kept["rating"]]))
+    assert np.array_equal(got, want)

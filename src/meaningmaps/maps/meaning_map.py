@@ -26,8 +26,10 @@ BUILDERS = ("toolkit", "paper")
 REQUIRED_COLUMNS = ("scale", "k", "rating")
 
 
-def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_range=(1.0, 6.0)) -> None:
-    """Fail fast on a per-patch ratings table that does not fit the grid or the scale."""
+def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_range=(1.0, 6.0),
+                        complete: bool = True) -> None:
+    """Fail fast on a per-patch ratings table that does not fit the grid or the scale. ``complete``:
+    every patch must be rated (else only no unknown patch; an unrated patch is left out of the map)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(path, f"per-patch ratings lack column(s) {missing}.",
@@ -43,7 +45,7 @@ def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_r
         sub = frame[frame["scale"] == scale]
         ks = set(pd.to_numeric(sub["k"], errors="coerce").dropna().astype(int))
         expected = set(range(1, len(patches) + 1))
-        if ks != expected:
+        if ks != expected if complete else not ks <= expected:
             lacking = sorted(expected - ks)[:5]
             extra = sorted(ks - expected)[:5]
             raise InputError(path, f"{scale} ratings do not cover patches 1..{len(patches)} "
@@ -61,6 +63,8 @@ def scale_map(frame: pd.DataFrame, grid: PatchGrid, scale: str) -> np.ndarray:
     sums = np.zeros((grid.height, grid.width))
     counts = np.zeros((grid.height, grid.width))
     for p in grid.patches[scale]:
+        if p.k not in g.index:  # unrated (model.inference.unparsable: drop)
+            continue
         s, n = g.loc[p.k, "sum"], g.loc[p.k, "count"]
         sums[p.rows, p.cols] += p.mask * s
         counts[p.rows, p.cols] += p.mask * n
@@ -98,17 +102,19 @@ def paper_meaning_map(frame: pd.DataFrame, grid: PatchGrid, sigma: float = 5.0, 
 
 
 def map_from_ratings(ratings_csv, size: tuple[int, int], specs: list[ScaleSpec], sigma: float,
-                     column: str = "rating", builder: str = "toolkit", power: float = 3.0) -> np.ndarray:
+                     column: str = "rating", builder: str = "toolkit", power: float = 3.0,
+                     unparsable: str = "error") -> np.ndarray:
     """The meaning map from a per-patch ratings CSV (column ``column`` as the rating), by the toolkit's
-    builder or the paper's (:func:`paper_meaning_map`, whose ratings may be 0: an unparsable answer)."""
+    builder or the paper's (:func:`paper_meaning_map`). ``unparsable`` (generate mode's setting for
+    the ratings' source): ``zero`` admits ratings of 0, ``drop`` unrated patches."""
     frame = pd.read_csv(ratings_csv)
     if column != "rating":
         if column not in frame.columns:
             raise InputError(ratings_csv, f"has no column {column!r}.")
         frame = frame.assign(rating=frame[column])
     grid = PatchGrid(size[0], size[1], specs)
+    lowest = 0.0 if unparsable == "zero" else 1.0
+    check_ratings_frame(frame, grid, ratings_csv, scale_range=(lowest, 6.0), complete=unparsable != "drop")
     if builder == "paper":
-        check_ratings_frame(frame, grid, ratings_csv, scale_range=(0.0, 6.0))
         return paper_meaning_map(frame, grid, sigma, power)
-    check_ratings_frame(frame, grid, ratings_csv)
     return meaning_map(frame, grid, sigma)
