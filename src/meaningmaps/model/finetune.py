@@ -489,7 +489,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
 
     from .loss_curve import write_loss_curve
     from .model_card import write_card
-    from .model_loading import check_model_source
+    from .model_loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
     from .prompting import prompt_text
     from .trained_models import base_fingerprint
 
@@ -505,7 +505,8 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     if processor is None:
         check_model_source(spec.base_model, "finetune spec base_model")
         from transformers import AutoProcessor
-        processor = AutoProcessor.from_pretrained(spec.base_model)
+        processor = AutoProcessor.from_pretrained(spec.base_model, **PROCESSOR_KWARGS)  # the PIL image processor
+    check_pil_backend(processor, spec.base_model)
     token_ids = "processor"
     if spec.prompt_mode == "paper":  # the original LLaVA code's (SentencePiece) ids, where the vocabulary allows
         from .sentencepiece_ids import paper_processor
@@ -587,6 +588,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
         write_card(tmp, {
             "base_model": spec.base_model, "base_digest": base_fingerprint(spec.base_model),
             "prompt_mode": spec.prompt_mode, "prompt": prompt, "token_ids": token_ids,
+            "image_processor": image_processor_name(processor),
             **spec.record,
             "trained_scenes": sorted({r.id.split("/")[0] for r in dataset.rows}), "train_rows": len(dataset),
             "settings": spec.settings, "run_digest": run_key, "global_step": trainer.state.global_step,
