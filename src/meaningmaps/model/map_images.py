@@ -93,9 +93,12 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     base = base or (card or {}).get("base_model") or config["model"]["base"]
     card = check_trained_model(model, expected, base, key="--model")
     processor = load_processor(base if card["kind"] == "adapter" else str(model))
-    if expected["prompt_mode"] == "paper":
-        raise InputError("model.prompt", "meaningmaps map does not rate under the paper's prompts yet (the "
-                         "workflow does).", "rate these scenes with the workflow, or use model.prompt: llava_v1.")
+    paper = [key for key, on in (("model.prompt", expected["prompt_mode"] == "paper"),
+                                  ("patches.grid", config["patches"]["grid"] == "paper"),
+                                  ("meaning_map.builder", config["meaning_map"]["builder"] == "paper")) if on]
+    if paper:
+        raise InputError(paper[0], f"meaningmaps map does not follow the paper's procedure yet ({', '.join(paper)}: "
+                         "paper); the workflow does.", "map these scenes with the workflow, or use the defaults.")
     prompt = prompt_text(processor, expected["prompt_mode"])
     check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
     fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
