@@ -21,6 +21,7 @@ from meaningmaps.config import (  # noqa: E402
     SCHEMA_PATH,
     apply_finetune_recipe,
     check_source_names,
+    patch_specs,
     scale_specs,
     validate_config,
 )
@@ -47,7 +48,9 @@ R = config["results"].rstrip("/")
 # mtime, ctime, inode): a start-up reads only the files that changed. Jobs read the store only.
 file_facts.use_store(f"{R}/.cache/file_facts.json", write=not (workflow.remote_exec or workflow.subprocess_exec))
 DS = config["dataset"]
-SPECS = [dict(name=s.name, n=s.n, diameter=s.diameter) for s in scale_specs(config)]
+SPECS = [dict(name=s.name, n=s.n, diameter=s.diameter) for s in scale_specs(config)]  # the raters' (toolkit) grid
+# The patches the model sees (patches.grid): the same as SPECS unless the paper's grid is asked for.
+PATCH_SPECS = SPECS if config["patches"]["grid"] == "toolkit" else [vars(s) for s in patch_specs(config)]
 DOWNLOAD = config["download"]["enabled"]
 DOWNLOAD_DIR = f"{config['download']['dest']}/{config['download']['node']}"
 

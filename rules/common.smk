@@ -207,7 +207,8 @@ def base_model(wildcards, input):
 
 # Labels come from per-patch ratings (human, with dataset.ratings) or from a map by the paper's
 # rule (a dataset.maps source, e.g. the published human meaning maps as dataset.maps.human).
-LABELS_FROM_RATINGS = MODEL["labels"]["from"] == "human" and bool(DS.get("ratings"))
+LABELS_FROM_RATINGS = (MODEL["labels"]["from"] == "human" and bool(DS.get("ratings"))
+                       and MODEL["labels"]["rule"] != "paper")
 
 
 def label_input(wildcards):

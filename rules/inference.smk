@@ -14,6 +14,7 @@ rule base_ratings:
         unpack(shard_views("base")),
         base=BASE_INPUT,
         prompt=f"{R}/qa/prompt.txt",
+        rating_prompt=f"{R}/qa/prompt_rating.txt",
     output:
         directory(f"{R}/ratings/base/shards/{{shard}}"),
     params:
@@ -46,6 +47,7 @@ rule finetuned_ratings:
         model=finetuned_model_input,
         base=BASE_INPUT if ADAPTER_ON_BASE else [],
         prompt=f"{R}/qa/prompt.txt",
+        rating_prompt=f"{R}/qa/prompt_rating.txt",
     output:
         directory(f"{R}/ratings/finetuned/shards/{{shard}}"),
     params:

@@ -6,7 +6,8 @@
 
 
 rule map_from_ratings:
-    """The toolkit's map builder on per-patch ratings (any rating source)."""
+    """The toolkit's map builder on per-patch ratings (any rating source); the model sources by
+    meaning_map.builder (toolkit or the paper's) on the patches.grid patches."""
     input:
         ratings=ratings_input,
     output:
@@ -16,9 +17,13 @@ rule map_from_ratings:
         source=one_of(RATING_SOURCES),
     params:
         file=ratings_file,
-        specs=SPECS,
+        specs=lambda wc: SPECS if wc.source == "human" else PATCH_SPECS,
         size=scene_size,
         sigma=config["meaning_map"]["sigma"],
+        builder=lambda wc: "toolkit" if wc.source == "human" else config["meaning_map"]["builder"],
+        paper_sigma=config["meaning_map"]["paper_sigma"],
+        paper_power=config["meaning_map"]["paper_power"],
+        unparsable=lambda wc: INFERENCE["unparsable"] if wc.source in ("base", "finetuned") and INFERENCE["mode"] == "generate" else "error",
     threads: 1
     resources:
         **LIGHT,

@@ -10,7 +10,7 @@ rule patches:
         directory(f"{R}/patches/{{scene}}"),
     params:
         content=lambda wc: content_digest(study().images[wc.scene]),
-        specs=SPECS,
+        specs=PATCH_SPECS,
         compress_level=config["patches"]["png_compress_level"],
     threads: 1
     resources:

@@ -1,6 +1,6 @@
 # Question-answer data: the patch as the model sees it, its label, and the JSONL the model trains on.
 # Subpackage model/: src/meaningmaps/model/qa_jsonl.py (views, JSONL), labels.py (labels), splits.py (folds),
-# prompting.py (prompt)
+# prompting.py (prompt), sentencepiece_ids.py (model.prompt paper's token ids)
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 
 
@@ -64,7 +64,7 @@ rule qa_scene:
     params:
         rule=MODEL["labels"]["rule"],
         from_ratings=LABELS_FROM_RATINGS,
-        specs=SPECS,
+        specs=PATCH_SPECS,
         size=scene_size,
     threads: 1
     resources:
@@ -97,12 +97,14 @@ rule qa_split:
 
 
 rule prompt:
-    """The exact prompt text (with its image placeholder) that training and rating use: model.prompt
-    (llava_v1, the paper's conversation, or the processor's chat_template). No newline is added."""
+    """The exact prompt texts (with their image placeholder) that training (qa/prompt.txt) and rating
+    (qa/prompt_rating.txt) use: model.prompt (llava_v1, chat_template: the same text; paper: the
+    paper's training and rating prompts). No newline is added."""
     input:
         base=BASE_INPUT,
     output:
         f"{R}/qa/prompt.txt",
+        f"{R}/qa/prompt_rating.txt",
     params:
         model=base_model,
         mode=MODEL["prompt"],

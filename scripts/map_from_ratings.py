@@ -1,4 +1,4 @@
-"""Rule map_from_ratings: the toolkit's meaning map from one scene's per-patch ratings."""
+"""Rule map_from_ratings: the meaning map (the toolkit's or the paper's builder) from one scene's per-patch ratings."""
 
 import numpy as np
 
@@ -11,6 +11,9 @@ from meaningmaps.workflow.rule_support import logged
 with logged(snakemake):
     sm = snakemake
     specs = [ScaleSpec(**s) for s in sm.params.specs]
-    m = map_from_ratings(sm.params.file, tuple(sm.params.size), specs, sm.params.sigma)
+    paper = sm.params.builder == "paper"
+    m = map_from_ratings(sm.params.file, tuple(sm.params.size), specs,
+                         sm.params.paper_sigma if paper else sm.params.sigma,
+                         builder=sm.params.builder, power=sm.params.paper_power, unparsable=sm.params.unparsable)
     save_npy(sm.output.npy, m.astype(np.float32))
     save_map_preview(m, sm.output.png)

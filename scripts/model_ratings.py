@@ -7,13 +7,15 @@ from meaningmaps.atomic import atomic_dir
 from meaningmaps.model.model_card import check_card
 from meaningmaps.model.model_loading import load_llava
 from meaningmaps.model.model_ratings import rate_scene
+from meaningmaps.model.sentencepiece_ids import paper_processor
 from meaningmaps.model.trained_models import load_trained
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):
     sm = snakemake
     s = sm.params.settings
-    prompt = Path(sm.input.prompt).read_text()
+    prompt = Path(sm.input.prompt).read_text()  # the training prompt: what the card must agree with
+    rating_prompt = Path(sm.input.rating_prompt).read_text()  # the same but under model.prompt: paper
     scenes = list(sm.params.scenes)
     # A trained model must have been trained with this prompt and these views (its card says how).
     check_card(sm.params.model, {**sm.params.expect, "prompt": prompt}, required=sm.params.trained)
@@ -22,13 +24,18 @@ with logged(snakemake):
         loaded = load_trained(sm.params.model, sm.params.base, device=sm.params.device, dtype=s["dtype"])
     else:
         loaded = load_llava(sm.params.model, device=sm.params.device, dtype=s["dtype"])
+    if sm.params.expect["prompt_mode"] == "paper":  # the original LLaVA code's (SentencePiece) ids
+        net, processor = loaded
+        processor, token_ids = paper_processor(processor)
+        loaded = (net, processor)
+        print(f"model.prompt paper: rating prompt {rating_prompt!r}; token ids: {token_ids}", flush=True)
     print(f"{sm.params.model} loaded in {time.perf_counter() - start:.2f} s; rating {len(scenes)} scene(s)", flush=True)
     with atomic_dir(sm.output[0]) as tmp:
         for scene, views, patches in zip(scenes, sm.input.views, sm.input.patches, strict=True):
             t0 = time.perf_counter()
             frame = rate_scene(sm.params.model, views, Path(patches) / "index.csv", Path(tmp) / f"{scene}.csv",
                                mode=s["mode"], batch_size=s["batch_size"], map_from=s["map_from"],
-                               max_new_tokens=s["max_new_tokens"], prompt=prompt, model_and_processor=loaded,
-                               scoring=s["scoring"])
+                               max_new_tokens=s["max_new_tokens"], prompt=rating_prompt, model_and_processor=loaded,
+                               scoring=s["scoring"], match=s["match"], unparsable=s["unparsable"])
             print(f"{scene}: {len(frame)} patches in {time.perf_counter() - t0:.2f} s; mean rating "
                   f"{frame['rating'].mean():.3f}", flush=True)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from meaningmaps.atomic import save_csv
 from meaningmaps.maps.patch_grid import PatchGrid, ScaleSpec
-from meaningmaps.model.labels import labels_from_map, labels_from_ratings
+from meaningmaps.model.labels import labels_from_grey_map, labels_from_map, labels_from_ratings
 from meaningmaps.model.qa_jsonl import scene_records, write_jsonl
 from meaningmaps.workflow.rule_support import logged
 
@@ -17,7 +17,8 @@ with logged(snakemake):
         labels = labels_from_ratings(pd.read_csv(sm.input.source), sm.params.rule, path=sm.input.source)
     else:
         grid = PatchGrid(*sm.params.size, [ScaleSpec(**s) for s in sm.params.specs])
-        labels = labels_from_map(np.load(sm.input.source), grid, path=sm.input.source)
+        make = labels_from_grey_map if sm.params.rule == "paper" else labels_from_map
+        labels = make(np.load(sm.input.source), grid, path=sm.input.source)
     index = pd.read_csv(Path(sm.input.patches) / "index.csv")
     if len(index) != len(labels):
         raise RuntimeError(f"{len(labels)} labels for {len(index)} patches of {sm.wildcards.scene}")

@@ -506,6 +506,36 @@ def test_generate_mode_unparsable_answers(llava, images, tmp_path, monkeypatch):
     assert written["p_low"].isna().all() and frame["answer"].tolist() == ["Very low.", "Somewhat High"]
 
 
+@pytest.mark.parametrize("match, unparsable, ratings", [
+    ("words", "zero", [1.0, 0.0, 4.0, 5.0]),
+    ("paper_table", "zero", [0.0, 0.0, 0.0, 5.0]),  # "Very low." and "Somewhat High" are not in the paper's table
+    ("paper_table", "drop", [5.0]),
+])
+def test_generate_mode_match_and_unparsable(llava, images, tmp_path, monkeypatch, match, unparsable, ratings):
+    """model.inference.match and unparsable: the answer texts read by the words or by the paper's table;
+    answers naming no category rated 0 (the paper's) or left out."""
+    from meaningmaps.model import answer_scoring
+    from meaningmaps.model.prompting import PAPER_TABLE
+
+    views, index, _ = write_views(tmp_path, images[:3] + images[:1])
+    texts = ["Very low.", "I cannot tell", "Somewhat High", " high\n"]
+    seen = []
+
+    def fake(model, processor, imgs, match="words", **kw):
+        out = [(t, answer_scoring.match_category(t, match)) for t in texts[len(seen):len(seen) + len(imgs)]]
+        seen.extend(out)
+        return out
+
+    monkeypatch.setattr(model_ratings, "generate_answers", fake)
+    frame = model_ratings.rate_scene(None, views, index, tmp_path / "g.csv", mode="generate", batch_size=1,
+                                     progress=False, model_and_processor=llava, match=match, unparsable=unparsable)
+    assert frame["rating"].tolist() == ratings
+    assert pd.read_csv(tmp_path / "g.csv")["rating"].tolist() == ratings
+    assert answer_scoring.match_category("Very high", "paper_table") == "very high"
+    assert answer_scoring.match_category("very  high", "paper_table") is None
+    assert {answer_scoring.match_category(t, "paper_table") for t in PAPER_TABLE} == set(CATEGORIES)
+
+
 def test_generate_mode_real_model(llava, images):
     model, processor = llava
     frame = model_ratings.rate_patches(model, processor, [("fine", 1, images[0]), ("fine", 2, images[1])],

@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 from .errors import InputError
-from .maps.patch_grid import SCALES, ScaleSpec
+from .maps.patch_grid import SCALES, ScaleSpec, paper_specs
 from .matlab import matlab_round
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
@@ -143,6 +143,22 @@ def check_model_keys(config: dict, source=None) -> None:
     if not trained:  # the base model, or trained models given by path: no labels needed
         return
     src = model["labels"]["from"]
+    if model["labels"]["rule"] == "paper" and src not in (ds.get("maps") or {}):
+        raise InputError(source, f"model.labels.rule: paper reads the grey levels of meaning-map images, but "
+                         f"model.labels.from: {src!r} is not a dataset.maps source ({sorted(ds.get('maps') or {})}).",
+                         "set model.labels.from to a dataset.maps source of 8-bit greyscale map images (the paper's "
+                         "PNG human meaning maps), or use model.labels.rule: nearest with human ratings.")
+    if config["patches"]["grid"] == "paper" and model["labels"]["rule"] != "paper" and (
+            src == "human" and ds.get("ratings")):
+        raise InputError(source, "patches.grid: paper cuts patches no rater rated, so labels cannot come from the "
+                         "per-patch human ratings (model.labels.from: human with dataset.ratings).",
+                         "take labels from map images (model.labels.rule: paper, model.labels.from: a dataset.maps "
+                         "source) as the paper did, or use patches.grid: toolkit.")
+    if config["patches"]["grid"] == "paper" and "probe" in trained:
+        raise InputError(source, "patches.grid: paper cuts patches no rater rated, but the probe is fitted to the "
+                         "per-patch human ratings.",
+                         "drop probe from model.sources, give a fitted one (model.probe_model), or use "
+                         "patches.grid: toolkit.")
     if src == "human" and not ds.get("ratings") and "human" not in (ds.get("maps") or {}):
         raise InputError(source, f"the {' and '.join(trained)} source(s) are trained here and need labels: "
                          "model.labels.from: human needs per-patch human ratings (dataset.ratings) or the human "
@@ -193,3 +209,10 @@ def scale_specs(config: dict) -> list[ScaleSpec]:
             d = float(matlab_round(spec["diameter_deg"] * ppd))
         out.append(ScaleSpec(scale, int(spec["n"]), d))
     return out
+
+
+def patch_specs(config: dict) -> list[ScaleSpec]:
+    """The scales of the patches the model sees and rates (``patches.grid``): the toolkit's
+    (:func:`scale_specs`) or the paper's (3 and 7 degrees at 90 degrees over min(H, W)). Human
+    ratings and the human map always use the toolkit's grid, the one the raters rated."""
+    return paper_specs() if config["patches"]["grid"] == "paper" else scale_specs(config)

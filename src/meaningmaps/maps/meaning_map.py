@@ -3,6 +3,13 @@
 Per pixel and scale: the mean of the ratings of every patch of that scale covering it (all
 individual ratings pooled, as the toolkit's per-pixel lists are); then the mean of the two scales'
 maps; then ``imgaussfilt(map, sigma)`` (sigma = 10 px in the toolkit).
+
+The paper's builder (``meaning_map.builder: paper``; ``plot_smoothed_meaning_map_from_csv`` of the
+paper's ``generate_meaning_map.py``, zhanshicu/meaning-map), for replication: in float32, per
+pixel the sum of the ratings of every covering patch of BOTH scales pooled over their count (one
+mean, not a mean of the scales' means; an uncovered pixel 0), then ``scipy.ndimage.gaussian_filter
+(map, sigma)`` (sigma 5 px; 'reflect' borders, truncated at 4 sigma), then raised to a power (3).
+A rating of 0 (the paper's score of an answer outside its table) counts like any other.
 """
 
 from __future__ import annotations
@@ -14,11 +21,15 @@ from ..errors import InputError
 from .patch_grid import PatchGrid, ScaleSpec
 from .smoothing import imgaussfilt
 
+BUILDERS = ("toolkit", "paper")
+
 REQUIRED_COLUMNS = ("scale", "k", "rating")
 
 
-def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_range=(1.0, 6.0)) -> None:
-    """Fail fast on a per-patch ratings table that does not fit the grid or the scale."""
+def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_range=(1.0, 6.0),
+                        complete: bool = True) -> None:
+    """Fail fast on a per-patch ratings table that does not fit the grid or the scale. ``complete``:
+    every patch must be rated (else only no unknown patch; an unrated patch is left out of the map)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(path, f"per-patch ratings lack column(s) {missing}.",
@@ -34,7 +45,7 @@ def check_ratings_frame(frame: pd.DataFrame, grid: PatchGrid, path=None, scale_r
         sub = frame[frame["scale"] == scale]
         ks = set(pd.to_numeric(sub["k"], errors="coerce").dropna().astype(int))
         expected = set(range(1, len(patches) + 1))
-        if ks != expected:
+        if ks != expected if complete else not ks <= expected:
             lacking = sorted(expected - ks)[:5]
             extra = sorted(ks - expected)[:5]
             raise InputError(path, f"{scale} ratings do not cover patches 1..{len(patches)} "
@@ -52,6 +63,8 @@ def scale_map(frame: pd.DataFrame, grid: PatchGrid, scale: str) -> np.ndarray:
     sums = np.zeros((grid.height, grid.width))
     counts = np.zeros((grid.height, grid.width))
     for p in grid.patches[scale]:
+        if p.k not in g.index:  # unrated (model.inference.unparsable: drop)
+            continue
         s, n = g.loc[p.k, "sum"], g.loc[p.k, "count"]
         sums[p.rows, p.cols] += p.mask * s
         counts[p.rows, p.cols] += p.mask * n
@@ -72,14 +85,36 @@ def meaning_map(frame: pd.DataFrame, grid: PatchGrid, sigma: float = 10.0) -> np
     return imgaussfilt(unsmoothed_map(frame, grid), sigma)
 
 
+def paper_meaning_map(frame: pd.DataFrame, grid: PatchGrid, sigma: float = 5.0, power: float = 3.0) -> np.ndarray:
+    """The paper's map (float32): the pooled per-pixel mean of every rating row of both scales, in
+    the rows' order as the paper's loop adds them, ``gaussian_filter(., sigma)``, ``** power``."""
+    from scipy.ndimage import gaussian_filter
+
+    patches = {(scale, p.k): p for scale, ps in grid.patches.items() for p in ps}
+    total = np.zeros((grid.height, grid.width), dtype=np.float32)
+    count = np.zeros((grid.height, grid.width), dtype=np.float32)
+    for scale, k, rating in zip(frame["scale"], pd.to_numeric(frame["k"]).astype(int), frame["rating"], strict=True):
+        p = patches[(scale, int(k))]
+        total[p.rows, p.cols][p.mask] += rating  # as the paper's `meaning_map[...][mask] += score`
+        count[p.rows, p.cols][p.mask] += 1
+    count[count == 0] = 1
+    return np.power(gaussian_filter(total / count, sigma=sigma), power)
+
+
 def map_from_ratings(ratings_csv, size: tuple[int, int], specs: list[ScaleSpec], sigma: float,
-                     column: str = "rating") -> np.ndarray:
-    """The toolkit's meaning map from a per-patch ratings CSV (column ``column`` as the rating)."""
+                     column: str = "rating", builder: str = "toolkit", power: float = 3.0,
+                     unparsable: str = "error") -> np.ndarray:
+    """The meaning map from a per-patch ratings CSV (column ``column`` as the rating), by the toolkit's
+    builder or the paper's (:func:`paper_meaning_map`). ``unparsable`` (generate mode's setting for
+    the ratings' source): ``zero`` admits ratings of 0, ``drop`` unrated patches."""
     frame = pd.read_csv(ratings_csv)
     if column != "rating":
         if column not in frame.columns:
             raise InputError(ratings_csv, f"has no column {column!r}.")
         frame = frame.assign(rating=frame[column])
     grid = PatchGrid(size[0], size[1], specs)
-    check_ratings_frame(frame, grid, ratings_csv)
+    lowest = 0.0 if unparsable == "zero" else 1.0
+    check_ratings_frame(frame, grid, ratings_csv, scale_range=(lowest, 6.0), complete=unparsable != "drop")
+    if builder == "paper":
+        return paper_meaning_map(frame, grid, sigma, power)
     return meaning_map(frame, grid, sigma)

@@ -11,6 +11,13 @@ For an H x W scene and N patches of diameter d at one scale:
 
 Masks are built per patch bounding box (never per full frame): the map builder and the patch
 cutter only touch the pixels a patch covers.
+
+The paper's own grid (``patches.grid: paper``; ``extract_circular_patches`` of the paper's
+``dataset.ipynb``, zhanshicu/meaning-map) is also here, for replication: radius
+``int(deg / 90 * min(H, W))`` px, step ``int(radius * (1 - 0.1))`` px, 0-based centres
+``range(0, H, step)`` x ``range(0, W, step)`` (rows outer), mask ``distance <= radius``, cropped to
+the clipped bounding box. At 1024 x 768: radii 25 and 59 px, steps 22 and 53 px, 1,645 + 300 =
+1,945 patches (the toolkit's 300 + 108 differ in number, place and size).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class ScaleSpec:
     name: str
     n: int
     diameter: float
+    grid: str = "toolkit"  # "paper": the paper's grid (n and diameter unused; degrees gives the size)
+    degrees: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Patch:
     row_max: int
     col_min: int
     col_max: int
+    inclusive: bool = False  # the paper's grid: distance <= radius (the toolkit's: < radius)
 
     @property
     def rows(self) -> slice:
@@ -60,10 +70,11 @@ class Patch:
 
     @cached_property
     def mask(self) -> np.ndarray:
-        """Boolean mask over the bounding box: the toolkit's strict inequality."""
+        """Boolean mask over the bounding box: the toolkit's strict inequality (``<=`` for the paper's grid)."""
         r = np.arange(self.row_min, self.row_max + 1, dtype=np.float64)[:, None]
         c = np.arange(self.col_min, self.col_max + 1, dtype=np.float64)[None, :]
-        return (r - self.cy) ** 2 + (c - self.cx) ** 2 < (self.diameter / 2.0) ** 2
+        d2 = (r - self.cy) ** 2 + (c - self.cx) ** 2
+        return d2 <= (self.diameter / 2.0) ** 2 if self.inclusive else d2 < (self.diameter / 2.0) ** 2
 
 
 def grid_centres(height: int, width: int, n: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -87,8 +98,49 @@ def _bbox_1d(centre: int, radius: float, size: int) -> tuple[int, int]:
     return max(lo, 1), min(hi, size)
 
 
+GRIDS = ("toolkit", "paper")
+PAPER_DEGREES = {"fine": 3, "coarse": 7}  # dataset.ipynb: degrees=[3, 7]
+PAPER_FOV = 90  # degree_to_pixel's "field of view" over min(H, W)
+PAPER_OVERLAP = 0.1  # extract_circular_patches' default overlap
+
+
+def paper_radius(degrees: float, height: int, width: int) -> int:
+    """The paper's ``degree_to_pixel``: ``int(deg / 90 * min(H, W))`` px (25 and 59 at 1024 x 768)."""
+    return int((degrees / PAPER_FOV) * min(height, width))
+
+
+def paper_step(radius: int) -> int:
+    """The paper's grid step ``int(radius * (1 - overlap))`` (22 and 53 px at 1024 x 768)."""
+    return int(radius * (1 - PAPER_OVERLAP))
+
+
+def make_paper_patches(height: int, width: int, spec: ScaleSpec) -> list[Patch]:
+    """The paper's patches of one scale, rows outer, numbered 1..N; centres stored 1-based."""
+    radius = paper_radius(spec.degrees, height, width)
+    step = paper_step(radius)
+    if step < 1:
+        raise InputError("patches.grid", f"the paper's grid gives {spec.name} patches of radius {radius} px and "
+                         f"step {step} px on a {width}x{height} scene.",
+                         "use patches.grid: toolkit for scenes this small.")
+    patches = []
+    for y in range(0, height, step):
+        for x in range(0, width, step):
+            cy, cx = y + 1, x + 1
+            patches.append(Patch(spec.name, len(patches) + 1, cx, cy, float(2 * radius),
+                                 max(cy - radius, 1), min(cy + radius, height),
+                                 max(cx - radius, 1), min(cx + radius, width), inclusive=True))
+    return patches
+
+
+def paper_specs() -> list[ScaleSpec]:
+    """The paper's two scales (3 and 7 degrees) for :class:`PatchGrid`."""
+    return [ScaleSpec(name, 0, 0.0, grid="paper", degrees=float(deg)) for name, deg in PAPER_DEGREES.items()]
+
+
 def make_patches(height: int, width: int, spec: ScaleSpec) -> list[Patch]:
     """All patches of one scale, numbered row by row from the top left, 1..N."""
+    if spec.grid == "paper":
+        return make_paper_patches(height, width, spec)
     try:
         cys, cxs, _ = grid_centres(height, width, spec.n)
     except ValueError as exc:

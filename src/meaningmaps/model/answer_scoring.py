@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .prompting import CATEGORIES, RATING, answer_suffix, parse_category, prompt_text
+from .prompting import CATEGORIES, RATING, answer_suffix, paper_table_rating, parse_category, prompt_text
 
 
 class InferenceOOMError(RuntimeError):
@@ -462,11 +462,27 @@ def answer_probabilities(logp, categories: Sequence[str] = CATEGORIES) -> pd.Dat
     return frame
 
 
+MATCHES = ("words", "paper_table")
+
+
+def match_category(text: str, match: str = "words") -> str | None:
+    """The category a generated answer gives: ``words``: :func:`parse_category` (whole words anywhere,
+    any case); ``paper_table``: the paper's table (``generate_meaning_map.py``: the whole answer,
+    stripped as its ``inference.py`` stripped it, matched case-sensitively; "High", "low." name none)."""
+    if match == "words":
+        return parse_category(text)
+    if match == "paper_table":
+        rating = paper_table_rating(text.strip())
+        return CATEGORIES[rating - 1] if rating else None
+    raise ValueError(f"match must be one of {MATCHES}, not {match!r}")
+
+
 def generate_answers(model, processor, images, max_new_tokens: int = 512, batch_size: int = 1, *,
-                     prompts: str | Sequence[str] | None = None, **generate_kwargs) -> list[tuple[str, str | None]]:
+                     prompts: str | Sequence[str] | None = None, match: str = "words",
+                     **generate_kwargs) -> list[tuple[str, str | None]]:
     """The paper's inference: greedy decoding (``do_sample=False``), ``batch_size`` patches per
     ``generate`` call (1 by default, as in the paper), the new tokens decoded without special tokens
-    and parsed with :func:`parse_category`. Returns ``[(text, category or None), ...]``.
+    and read by :func:`match_category` (``match``). Returns ``[(text, category or None), ...]``.
 
     ``generate_kwargs`` go to ``model.generate`` (e.g. ``min_new_tokens`` to ignore EOS in benchmarks).
     """
@@ -474,6 +490,8 @@ def generate_answers(model, processor, images, max_new_tokens: int = 512, batch_
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if match not in MATCHES:
+        raise ValueError(f"match must be one of {MATCHES}, not {match!r}")
     images = list(images)
     prompts = _prompts_for(processor, len(images), prompts)
     tok = _tokenizer(processor)
@@ -491,7 +509,7 @@ def generate_answers(model, processor, images, max_new_tokens: int = 512, batch_
             if not isinstance(seq, torch.Tensor):
                 seq = seq.sequences
             texts = tok.batch_decode(seq[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            results.extend((t, parse_category(t)) for t in texts)
+            results.extend((t, match_category(t, match)) for t in texts)
     return results
 
 

@@ -489,7 +489,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
 
     from .loss_curve import write_loss_curve
     from .model_card import write_card
-    from .model_loading import check_model_source
+    from .model_loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
     from .prompting import prompt_text
     from .trained_models import base_fingerprint
 
@@ -505,7 +505,13 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     if processor is None:
         check_model_source(spec.base_model, "finetune spec base_model")
         from transformers import AutoProcessor
-        processor = AutoProcessor.from_pretrained(spec.base_model)
+        processor = AutoProcessor.from_pretrained(spec.base_model, **PROCESSOR_KWARGS)  # the PIL image processor
+    check_pil_backend(processor, spec.base_model)
+    token_ids = "processor"
+    if spec.prompt_mode == "paper":  # the original LLaVA code's (SentencePiece) ids, where the vocabulary allows
+        from .sentencepiece_ids import paper_processor
+
+        processor, token_ids = paper_processor(processor)
     prompt = spec.prompt if spec.prompt is not None else prompt_text(processor, spec.prompt_mode)
     spec = dataclasses.replace(spec, prompt=prompt)
     dataset = PatchRatingDataset(spec.train_jsonl, spec.image_root, processor, prompt)
@@ -528,7 +534,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
              args.world_size, args.device, spec.zero_stage, "bf16" if bf16 else "fp32", len(dataset),
              f", {len(eval_dataset)} held-out rows" if evaluate else "", spec.per_device_batch, args.world_size,
              grad_accum, spec.per_device_batch * args.world_size * grad_accum)
-    log.info("prompt (%s): %r", spec.prompt_mode, prompt)
+    log.info("prompt (%s): %r; token ids: %s", spec.prompt_mode, prompt, token_ids)
 
     # Loaded after TrainingArguments, so under ZeRO-3 the weights are partitioned as they load.
     if model is None:
@@ -581,7 +587,8 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
                 "trainable": counts, "optimizer_groups": optimizer_groups, "reference_loss": references}
         write_card(tmp, {
             "base_model": spec.base_model, "base_digest": base_fingerprint(spec.base_model),
-            "prompt_mode": spec.prompt_mode, "prompt": prompt,
+            "prompt_mode": spec.prompt_mode, "prompt": prompt, "token_ids": token_ids,
+            "image_processor": image_processor_name(processor),
             **spec.record,
             "trained_scenes": sorted({r.id.split("/")[0] for r in dataset.rows}), "train_rows": len(dataset),
             "settings": spec.settings, "run_digest": run_key, "global_step": trainer.state.global_step,

@@ -4,8 +4,11 @@ Two sources:
 
 * :func:`labels_from_ratings`: the raters' individual ratings of each patch (a long table), made
   into one category per patch by a documented rule (nearest / median / mode);
-* :func:`labels_from_map`: for studies that only publish meaning-map images, the paper's rule:
-  the map's mean inside each patch, cut into six equal-width bins over the map's value range.
+* :func:`labels_from_map`: for studies that only publish meaning-map images: the map's mean inside
+  each patch, cut into six equal-width bins over the map's value range;
+* :func:`labels_from_grey_map` (``model.labels.rule: paper``): the paper's own rule, exactly as its
+  ``dataset.ipynb`` (zhanshicu/meaning-map) computes it: the mean grey level (0-255) of the map
+  image's non-zero pixels under the patch (0 when there are none), cut at <= 42 / 84 / 126 / 168 / 210.
 
 Both return the same columns: scale, k, mean_rating, n_ratings, label (int 1..6), category (str),
 rows ordered fine then coarse (then any other scale in order of appearance), k ascending.
@@ -21,7 +24,8 @@ from ..maps.patch_grid import SCALES, PatchGrid
 from ..matlab import matlab_round
 from .prompting import CATEGORIES
 
-RULES = ("nearest", "median", "mode")
+RULES = ("nearest", "median", "mode")  # from ratings; "paper" is a rule for map images
+PAPER_CUTS = (42, 84, 126, 168, 210)  # dataset.ipynb mean_score_to_likert: <= each cut
 COLUMNS = ["scale", "k", "mean_rating", "n_ratings", "label", "category"]
 
 
@@ -66,7 +70,9 @@ def labels_from_ratings(frame: pd.DataFrame, rule: str = "nearest", path=None) -
     hold one scene (call once per scene).
     """
     if rule not in RULES:
-        raise InputError("config", f"unknown label rule {rule!r}.", f"set model.labels.rule to one of {RULES}.")
+        raise InputError("config", f"label rule {rule!r} does not make labels from ratings.",
+                         f"set model.labels.rule to one of {RULES} (paper reads a map image: model.labels.from "
+                         "a dataset.maps source).")
     missing = [c for c in ("scale", "k", "rating") if c not in frame.columns]
     if missing:
         raise InputError(path, f"ratings lack column(s) {missing}.",
@@ -137,4 +143,39 @@ def labels_from_map(map2d, grid: PatchGrid, path=None) -> pd.DataFrame:
             rows.append((scale, p.k, float(vals.mean()), 0))
     out = pd.DataFrame(rows, columns=["scale", "k", "mean_rating", "n_ratings"])
     out["label"] = map_bins(out["mean_rating"].to_numpy(), lo, hi)
+    return _finish(out)
+
+
+def paper_label(mean_grey) -> np.ndarray:
+    """Category 1..6 of mean grey levels by the paper's cuts (``<= 42`` very low ... ``> 210`` very high)."""
+    return np.searchsorted(np.asarray(PAPER_CUTS, dtype=float), np.asarray(mean_grey, dtype=float), side="left") + 1
+
+
+def labels_from_grey_map(map2d, grid: PatchGrid, path=None) -> pd.DataFrame:
+    """The paper's labels from a meaning-map image's grey levels (whole numbers 0..255).
+
+    Per patch: the mean of the grey levels above 0 inside the patch's mask (pixels of grey level 0
+    are left out, as the paper's ``patch_array[patch_array > 0]`` leaves out the black outside of
+    the circle and any black inside it; no such pixel: 0), cut by :func:`paper_label`.
+    ``mean_rating`` holds that mean grey level and ``n_ratings`` the number of pixels averaged.
+    """
+    m = np.asarray(map2d, dtype=np.float64)
+    if m.ndim != 2 or m.shape != (grid.height, grid.width):
+        raise InputError(path, f"map shape {m.shape} does not match the scene's {grid.height}x{grid.width} grid.",
+                         "give a 2-D map of the scene's size (height x width).")
+    if not (np.isfinite(m).all() and (m == np.round(m)).all() and m.min() >= 0 and m.max() <= 255):
+        raise InputError(path, f"holds values outside the whole numbers 0..255 ({m.min():g}..{m.max():g}), so it "
+                         "has no grey levels: label rule paper reads an 8-bit greyscale map image, as the paper "
+                         "read its PNG meaning maps.",
+                         "give the maps as 8-bit greyscale images (a dataset.maps source) or use "
+                         "model.labels.rule: nearest with ratings.")
+    grey = m.astype(np.uint8)
+    rows = []
+    for scale, patches in grid.patches.items():
+        for p in patches:
+            vals = grey[p.rows, p.cols][p.mask]
+            nz = vals[vals > 0]
+            rows.append((scale, p.k, float(np.mean(nz)) if nz.size else 0.0, int(nz.size)))
+    out = pd.DataFrame(rows, columns=["scale", "k", "mean_rating", "n_ratings"])
+    out["label"] = paper_label(out["mean_rating"].to_numpy())
     return _finish(out)

@@ -137,6 +137,12 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
 
     paths = check_images(images)
     expected = view_settings(config)
+    paper = [key for key, on in (("model.prompt", expected["prompt_mode"] == "paper"),
+                                  ("patches.grid", config["patches"]["grid"] == "paper"),
+                                  ("meaning_map.builder", config["meaning_map"]["builder"] == "paper")) if on]
+    if paper:
+        raise InputError(paper[0], f"meaningmaps map does not follow the paper's procedure yet ({', '.join(paper)}: "
+                         "paper); the workflow does.", "map these scenes with the workflow, or use the defaults.")
     inference = config["model"]["inference"]
     specs, sigma = scale_specs(config), float(config["meaning_map"]["sigma"])
     if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates

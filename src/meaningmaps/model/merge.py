@@ -52,7 +52,7 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
     from peft import PeftModel
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-    from .model_loading import check_model_source
+    from .model_loading import PROCESSOR_KWARGS, check_model_source
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
@@ -74,7 +74,7 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
     if dtype == "bf16":
         merged = merged.to(torch.bfloat16)
     merged.eval()
-    processor = AutoProcessor.from_pretrained(base_model)
+    processor = AutoProcessor.from_pretrained(base_model, **PROCESSOR_KWARGS)  # the PIL image processor
 
     with atomic_dir(out_dir) as tmp:  # a temporary unique to this job, moved onto out_dir when complete
         merged.save_pretrained(tmp)

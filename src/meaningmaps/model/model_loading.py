@@ -3,6 +3,11 @@
 Compute nodes are often offline, so a model that is not on disk fails before any heavy work with
 the command that pre-downloads it. On a GPU the model is loaded in bf16 with PyTorch's SDPA
 attention; on the CPU in float32.
+
+The image processor is always the PIL one (``backend="pil"``: ``CLIPImageProcessorPil``, bicubic
+resizing with PIL as LLaVA's ``CLIPImageProcessor`` did): transformers 5 otherwise picks the
+torchvision one whenever torchvision is installed (as on many GPU clusters), whose resizing differs,
+so the pixels a model sees would depend on what else is installed. The model card records it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,21 @@ from pathlib import Path
 from ..errors import InputError
 
 HUB_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*/[\w.-]+$"
+#: what every processor load passes to transformers: the PIL image processor, whatever is installed
+PROCESSOR_KWARGS = {"backend": "pil"}
+
+
+def image_processor_name(processor) -> str:
+    """The image processor's class and backend, e.g. ``CLIPImageProcessorPil (pil)``, for logs and cards."""
+    ip = processor.image_processor
+    return f"{type(ip).__name__} ({getattr(ip, 'backend', 'unknown')})"
+
+
+def check_pil_backend(processor, model) -> None:
+    backend = getattr(processor.image_processor, "backend", "pil")
+    if backend != "pil":
+        raise RuntimeError(f"{model}: the image processor is {image_processor_name(processor)}, not the PIL one; "
+                           "the views would be resized unlike LLaVA's.")
 
 
 def download_hint(model: str, where: str | None = None) -> str:
@@ -85,9 +105,10 @@ def load_processor(model: str):
     from transformers import AutoProcessor
     check_model_source(model)
     try:
-        processor = AutoProcessor.from_pretrained(model)
+        processor = AutoProcessor.from_pretrained(model, **PROCESSOR_KWARGS)
     except OSError as exc:
         raise InputError(model, f"its processor could not be loaded ({exc}).", download_hint(model)) from exc
+    check_pil_backend(processor, model)
     processor.tokenizer.padding_side = "left"
     return processor
 

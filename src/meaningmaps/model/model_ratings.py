@@ -13,9 +13,13 @@ Two modes:
 ``rating`` is the value the meaning map uses: ``expected`` (``map_from="expected"``, default) or
 ``argmax_rating`` (``map_from="argmax"``); in generate mode both are the parsed category's rating.
 
-An unparsable generated answer never becomes a rating silently: :func:`rate_scene` fails, naming
-the patches and their answers, unless ``drop_unparsable=True``, which leaves those patches out of
-the CSV (the map builder then treats them as unrated) and reports how many were dropped.
+How a generated answer names a category is ``match`` (``words``: whole words anywhere, any case;
+``paper_table``: the paper's case-sensitive table of whole answers). An unparsable answer never
+becomes a rating silently; ``unparsable`` says what happens: ``error`` (default): :func:`rate_scene`
+fails, naming the patches and their answers; ``zero``: its rating is 0, as the paper's
+``generate_meaning_map.py`` scored it, and it counts in the map like any other; ``drop``: the patch
+is left out of the CSV (the map builder treats it as unrated, the map made from the rest), and how
+many were dropped is reported.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .answer_scoring import (
 from .prompting import CATEGORIES
 
 MODES = ("score", "generate")
+UNPARSABLE = ("error", "zero", "drop")
 MAP_FROM = ("expected", "argmax")
 
 
@@ -83,7 +88,7 @@ def load_view(image, name=None):
 
 def rate_patches(model, processor, items, mode: str = "score", batch_size: int = 16, max_new_tokens: int = 512,
                  progress: bool = True, map_from: str = "expected", prompt: str | None = None,
-                 scoring: str = "cached", **generate_kwargs) -> pd.DataFrame:
+                 scoring: str = "cached", match: str = "words", **generate_kwargs) -> pd.DataFrame:
     """One row per ``(scale, k, image)`` item, columns :func:`output_columns` (see the module doc).
 
     ``image`` is a PIL image or a path. Images are loaded ``batch_size`` at a time. ``progress`` shows
@@ -114,7 +119,7 @@ def rate_patches(model, processor, items, mode: str = "score", batch_size: int =
                                                           prompts=prompt, method=scoring))
             else:
                 answers = generate_answers(model, processor, images, max_new_tokens=max_new_tokens,
-                                           batch_size=batch_size, prompts=prompt, **generate_kwargs)
+                                           batch_size=batch_size, prompts=prompt, match=match, **generate_kwargs)
                 ratings = [category_rating(c) for _, c in answers]
                 part = pd.DataFrame({c: np.nan for c in pcols}, index=range(len(chunk)))
                 part["p_mass"] = np.nan
@@ -167,20 +172,24 @@ def read_view_items(views_dir, index_csv) -> list[tuple[str, int, Path]]:
 def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score", batch_size: int = 16,
                device: str = "auto", dtype: str = "auto", map_from: str = "expected", max_new_tokens: int = 512,
                drop_unparsable: bool = False, progress: bool = True, model_and_processor=None,
-               prompt: str | None = None, scoring: str = "cached") -> pd.DataFrame:
+               prompt: str | None = None, scoring: str = "cached", match: str = "words",
+               unparsable: str = "error") -> pd.DataFrame:
     """Rate every patch view the index lists and write ``out_csv`` atomically; return the frame.
 
     Inputs are checked (index, every view file) before the model is loaded. ``model_and_processor``:
     an already loaded ``(model, processor)`` to reuse across scenes instead of loading ``model_path``.
     ``prompt``, ``scoring``: see :func:`rate_patches`.
-    In generate mode an answer that names no category raises :class:`InputError` (no CSV is written)
-    unless ``drop_unparsable`` is set, which leaves those patches out of the CSV.
+    In generate mode an answer that names no category (by ``match``) raises :class:`InputError` (no
+    CSV is written) under ``unparsable="error"``; ``"zero"`` rates it 0 (the paper's), ``"drop"`` (or
+    ``drop_unparsable=True``) leaves those patches out of the CSV.
     """
     from .model_loading import load_llava
 
     _check_choice("mode", mode, MODES)
     _check_choice("map_from", map_from, MAP_FROM)
     _check_choice("scoring", scoring, SCORING_METHODS)
+    _check_choice("unparsable", unparsable, UNPARSABLE)
+    unparsable = "drop" if drop_unparsable else unparsable
     items = read_view_items(views_dir, index_csv)
     if model_and_processor is None:
         model, processor = load_llava(str(model_path), device=device, dtype=dtype)
@@ -188,17 +197,21 @@ def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score"
         model, processor = model_and_processor
     frame = rate_patches(model, processor, items, mode=mode, batch_size=batch_size,
                          max_new_tokens=max_new_tokens, progress=progress, map_from=map_from, prompt=prompt,
-                         scoring=scoring)
+                         scoring=scoring, match=match)
     if mode == "generate":
         bad = frame["argmax"].isna()
-        if bad.any():
-            if not drop_unparsable:
+        if bad.any() and unparsable == "zero":
+            print(f"rate_scene: {int(bad.sum())} of {len(frame)} answers name no category: rated 0 (the paper's)",
+                  file=sys.stderr)
+            frame.loc[bad, ["expected", "rating"]] = 0.0
+        elif bad.any():
+            if unparsable == "error":
                 shown = "; ".join(f"{s}_{k}: {a[:80]!r}" for s, k, a in
                                   frame.loc[bad, ["scale", "k", "answer"]].head(5).itertuples(index=False))
                 raise InputError(out_csv, f"{int(bad.sum())} of {len(frame)} generated answers name no category "
                                  f"({shown}), so they have no rating; no CSV was written.",
-                                 "use mode 'score' (exact probabilities of the six answers), or leave those patches "
-                                 "out with rate_scene(..., drop_unparsable=True).")
+                                 "use mode 'score' (exact probabilities of the six answers), or set "
+                                 "model.inference.unparsable: zero (the paper's 0) or drop (the patches unrated).")
             print(f"rate_scene: dropped {int(bad.sum())} of {len(frame)} patches whose answer names no category",
                   file=sys.stderr)
             frame = frame.loc[~bad].reset_index(drop=True)

@@ -9,7 +9,16 @@ The question is the paper's, word for word. The categories map to the raters' si
   (``conv_vicuna_v1``), the template of ``--version v1`` training; LLaVA's ``conv_llava_v1``
   differs only in saying "human" for "user" in the system prompt;
 * ``chat_template``: the processor's own chat template (llava-hf's llava-1.5 template has no system
-  prompt: ``USER: <image>\\n<question> ASSISTANT:``).
+  prompt: ``USER: <image>\\n<question> ASSISTANT:``);
+* ``paper``: what the paper's model saw (zhanshicu/meaning-map), one prompt per phase, byte for byte.
+  Training (``llava-finetune.ipynb``, ``--version v1``): ``conv_vicuna_v1`` around the question as
+  ``dataset.ipynb`` wrote it (no "and" before 'very high.', a line break between its two sentences)
+  after LLaVA's ``preprocess_multimodal`` stripped its outer line breaks: :data:`PAPER_TRAIN_QUESTION`.
+  Rating (``inference.py``: a model path containing "v1" picks ``conv_mode = "llava_v1"``):
+  ``conv_llava_v1`` (system prompt :data:`LLAVA_V1_HUMAN_SYSTEM`, "human" for "user") around
+  ``<image>\\n`` + the query exactly as the script writes it (:data:`PAPER_RATING_QUERY`: a leading
+  line break, 4-space indents, a trailing ``" \\n    "``). The token ids are the original LLaVA
+  code's (SentencePiece, :mod:`meaningmaps.model.sentencepiece_ids`), not the fast tokenizer's.
 
 Training supervises the answer's tokens plus the end-of-sequence token; scoring reads the
 probability of the category's tokens (no category is a token prefix of another, so the six
@@ -38,11 +47,23 @@ LLAVA15_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}")
 
 
-PROMPT_MODES = ("llava_v1", "chat_template")
+PROMPT_MODES = ("llava_v1", "chat_template", "paper")
+PHASES = ("train", "rate")
 # The system prompt of LLaVA's conv_vicuna_v1 = conv_templates["v1"] (llava/conversation.py), word for
 # word: the one `--version v1` fine-tuning used (conv_llava_v1 says "human" where this says "user").
 LLAVA_V1_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
                    "helpful, detailed, and polite answers to the user's questions.")
+# LLaVA's conv_llava_v1 = conv_templates["llava_v1"], the one the paper's inference.py rated with.
+LLAVA_V1_HUMAN_SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. The assistant "
+                         "gives helpful, detailed, and polite answers to the human's questions.")
+# dataset.ipynb's `instruction` (the question the paper trained on), after preprocess_multimodal's strip.
+PAPER_TRAIN_QUESTION = ("Please assess the meaningfulness of the depicted patch using the following scale: "
+                        "'very low,' 'low,' 'somewhat low,' 'somewhat high,' 'high,' 'very high.'\n"
+                        "Provide your response by selecting one of these categories.")
+# inference.py's `query`, as the triple-quoted string holds it (passed as it is: nothing strips it).
+PAPER_RATING_QUERY = ("\n    Please assess the meaningfulness of the depicted patch using the following scale: "
+                      "'very low,' 'low,' 'somewhat low,' 'somewhat high,' 'high,' 'very high.' \n"
+                      "    Provide your response by selecting one of these categories. \n    ")
 
 
 def user_message(question: str = QUESTION) -> list[dict]:
@@ -56,9 +77,10 @@ def check_prompt_mode(mode: str) -> str:
     return mode
 
 
-def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION) -> str:
+def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION, phase: str = "train") -> str:
     """The text the model is conditioned on, up to and including ``ASSISTANT:``, with the processor's
-    image placeholder (which the processor expands into the image tokens).
+    image placeholder (which the processor expands into the image tokens). ``phase`` (``train`` or
+    ``rate``) matters in ``paper`` mode only, whose question is its own (``question`` is ignored).
 
     ``llava_v1``: ``conv_templates["v1"].get_prompt()`` of LLaVA (separator style TWO) for one user turn
     ``<image>\\n<question>`` and an open assistant turn. ``chat_template``:
@@ -66,7 +88,13 @@ def prompt_text(processor, mode: str = "llava_v1", question: str = QUESTION) -> 
     the llava-1.5 layout without a system prompt).
     """
     check_prompt_mode(mode)
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}, not {phase!r}")
     image = getattr(processor, "image_token", None) or "<image>"
+    if mode == "paper" and phase == "train":
+        return f"{LLAVA_V1_SYSTEM} USER: {image}\n{PAPER_TRAIN_QUESTION} ASSISTANT:"
+    if mode == "paper":
+        return f"{LLAVA_V1_HUMAN_SYSTEM} USER: {image}\n{PAPER_RATING_QUERY} ASSISTANT:"
     if mode == "llava_v1":
         return f"{LLAVA_V1_SYSTEM} USER: {image}\n{question} ASSISTANT:"
     if getattr(processor, "chat_template", None):
@@ -118,6 +146,19 @@ _PATTERN = re.compile(
     r"(?<![A-Za-z0-9])(" + "|".join(r"[\s_-]+".join(map(re.escape, c.split()))
                                      for c in sorted(CATEGORIES, key=len, reverse=True)) + r")(?![A-Za-z0-9])",
     re.IGNORECASE)
+
+
+# The paper's answer table (generate_meaning_map.py likert_to_numeric): exact, case-sensitive matches
+# of the whole (stripped) answer; "Low", "High" and anything else are not in it and score 0.
+PAPER_TABLE = {"very low": 1, "Very low": 1, "low": 2, "somewhat low": 3, "Somewhat low": 3,
+               "somewhat high": 4, "Somewhat high": 4, "high": 5, "very high": 6, "Very high": 6}
+
+
+def paper_table_rating(text) -> int:
+    """The paper's number for a generated answer: :data:`PAPER_TABLE`'s, else 0 (still counted in the
+    paper's map). ``text`` is the answer as decoded and stripped; a non-string (an empty CSV cell read
+    back as NaN, as the paper's pandas did) is 0."""
+    return PAPER_TABLE.get(text, 0) if isinstance(text, str) else 0
 
 
 def parse_category(text: str) -> str | None:
