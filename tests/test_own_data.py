@@ -109,6 +109,8 @@ def test_own_attention_maps_use_the_mapped_origin_and_numbers(own_run):
                                            "subject": g["subject"]}), h, w, **att)
         got = np.load(res / "attention" / f"{scene}.npy")
         assert np.allclose(got, want.astype(np.float32), rtol=1e-5, atol=1e-6 * want.max())
-        log = (res / "logs" / "attention" / f"{scene}.log").read_text()
+        # the fixations are selected once for every scene (rule fixation_tables), which logs how
+        log = (res / "logs" / "fixation_tables.log").read_text()
         assert f"read {cfg['dataset']['fixation_csv']['origin']}-based" in log
         assert "dataset.fixation_csv.origin" in log and "attention.fixation_numbers" in log
+        assert f"scene {scene!r}: kept" in log
