@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from meaningmaps.config import validate_config
 from meaningmaps.data.dataset import discover
@@ -100,12 +101,19 @@ def test_cli_score_equals_the_workflow(study, tmp_path):
     root, configfile, _ = study
     res = root / "results"
     cli = str(Path(sys.executable).with_name("meaningmaps"))
+    # the workflow's gbvs maps as a folder named gbvs: the config then makes no gbvs source of its own
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["gbvs"] = {"enabled": False}
+    scorefile = tmp_path / "score-config.yaml"
+    scorefile.write_text(yaml.safe_dump(cfg))
     proc = subprocess.run([cli, "score", f"human={res / 'maps' / 'human'}", str(root / "data" / "maps" / "salience"),
-                           "--fixations", str(root / "data" / "fixations.csv"), "--configfile", str(configfile),
-                           "--out", str(tmp_path / "scored")], capture_output=True, text=True, timeout=600)
+                           f"gbvs={res / 'maps' / 'gbvs'}", "--fixations", str(root / "data" / "fixations.csv"),
+                           "--configfile", str(scorefile), "--out", str(tmp_path / "scored")],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "3 scene(s) with fixations and a map in every folder; sources human, salience, center, center_empirical" \
-        in proc.stdout
+    line = next(x for x in proc.stdout.splitlines() if "scene(s) with fixations and a map in every folder" in x)
+    assert line.startswith("3 scene(s)"), line
+    assert set(line.split("; sources ", 1)[1].split(", ")) == {"human", "salience", "gbvs", "center", "center_empirical"}
     for name, key in (("scores", ["scene", "source"]), ("summary", ["source"]), ("pairwise", ["source_a", "source_b"]),
                       ("ceiling", ["scene"])):
         want = pd.read_csv(res / "evaluation" / f"{name}.csv")
