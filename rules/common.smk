@@ -358,7 +358,7 @@ def scene_files(scene):
 
 @functools.cache
 def check_chunks():
-    """chunk -> scenes, for rule check_scenes: the scenes with files of their own (none: fixations
+    """chunk -> scenes, the chunks that check_scenes checks; the scenes with files of their own (none, fixations
     only) cut into chunks of checks.scenes_per_job, a scene's chunk fixed by its name as the rating
     shards are (meaningmaps.workflow.shards): a changed file reruns its chunk's check only."""
     st = study()
