@@ -44,14 +44,16 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def timed(args: list[str], cwd=REPO) -> dict:
-    """Run a command; wall seconds, peak RSS (MB) and its output."""
+    """Run a command; wall seconds, CPU seconds (user + system: planning is one thread, so on a busy
+    machine this is the figure an idle one would show as wall time), peak RSS (MB) and its output."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *args], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *args], cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    peak_kb = int(proc.stderr.strip().splitlines()[-1])
-    return dict(seconds=round(seconds, 2), peak_mb=round(peak_kb / 1024), out=proc.stdout + proc.stderr)
+    peak_kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return dict(seconds=round(seconds, 2), cpu_s=round(float(user) + float(system), 2), peak_mb=round(int(peak_kb) / 1024),
+                out=proc.stdout + proc.stderr)
 
 
 def job_total(out: str) -> int:
@@ -100,12 +102,14 @@ def plan_row(kind: str, n: int, configfile: Path, results: str) -> dict:
     slurm = plan(configfile, profile=True)
     listing = plan(configfile, profile=True, quiet=False)  # the group jobs, to count submissions
     checks = plan(configfile, profile=True, quiet=False, targets=[f"{results}/checks/inputs.json"])
-    row = dict(kind=kind, scenes=n, dry_run_s=local["seconds"], dry_run_peak_mb=local["peak_mb"],
-               dry_run_slurm_s=slurm["seconds"], dry_run_slurm_peak_mb=slurm["peak_mb"],
+    row = dict(kind=kind, scenes=n, dry_run_s=local["seconds"], dry_run_cpu_s=local["cpu_s"],
+               dry_run_peak_mb=local["peak_mb"], dry_run_slurm_s=slurm["seconds"], dry_run_slurm_cpu_s=slurm["cpu_s"],
+               dry_run_slurm_peak_mb=slurm["peak_mb"],
                jobs=job_total(local["out"]) + job_total(checks["out"]),
                slurm_submissions=slurm_submissions(listing["out"]) + slurm_submissions(checks["out"]))
     row["jobs_per_scene"] = round(row["jobs"] / n, 3)
     row["dry_run_ms_per_scene"] = round(1000 * row["dry_run_s"] / n, 2)
+    row["dry_run_cpu_ms_per_scene"] = round(1000 * row["dry_run_cpu_s"] / n, 2)
     return row
 
 
@@ -127,7 +131,7 @@ def noop_rerun(configfile: Path, results: Path) -> dict:
     subprocess.run(smk(configfile, "--cores", "2", "--touch", "--quiet"),
                    cwd=REPO, capture_output=True, text=True, check=True)
     r = timed(smk(configfile, "--cores", "2"))
-    return dict(seconds=r["seconds"], peak_mb=r["peak_mb"], nothing_to_do="Nothing to be done" in r["out"])
+    return dict(seconds=r["seconds"], cpu_s=r["cpu_s"], peak_mb=r["peak_mb"], nothing_to_do="Nothing to be done" in r["out"])
 
 
 def evaluation_row(n: int, tmp: Path, with_noop: bool) -> dict:
@@ -138,7 +142,7 @@ def evaluation_row(n: int, tmp: Path, with_noop: bool) -> dict:
     row = plan_row("evaluation", n, configfile, cfg["results"])
     if with_noop:
         noop = noop_rerun(configfile, Path(cfg["results"]))
-        row.update(noop_rerun_s=noop["seconds"], noop_rerun_peak_mb=noop["peak_mb"],
+        row.update(noop_rerun_s=noop["seconds"], noop_rerun_cpu_s=noop["cpu_s"], noop_rerun_peak_mb=noop["peak_mb"],
                    noop_nothing_to_do=noop["nothing_to_do"])
     return row
 
@@ -168,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--noop", type=int, nargs="*", default=[1000], help="scene counts that also get a no-op rerun")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--tmp", type=Path, default=None, help="where the studies go (default: a temporary folder)")
+    ap.add_argument("--note", default="", help="conditions of the run (e.g. what else the machine was doing)")
     args = ap.parse_args(argv)
     tmp = args.tmp or Path(tempfile.mkdtemp(prefix="mm-planning-"))
     rows = []
@@ -180,8 +185,10 @@ def main(argv=None) -> int:
     evaluation = [r for r in rows if r["kind"] == "evaluation"]
     result = dict(
         machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=platform.python_version()),
-        date=time.strftime("%Y-%m-%d"), rows=rows,
+        date=time.strftime("%Y-%m-%d"), command=" ".join(["bench/planning.py", *(argv if argv is not None else sys.argv[1:])]),
+        conditions=args.note, load_average_at_end=list(os.getloadavg()), rows=rows,
         exponent=dict(dry_run=exponent(evaluation, "dry_run_s"), dry_run_slurm=exponent(evaluation, "dry_run_slurm_s"),
+                      dry_run_cpu=exponent(evaluation, "dry_run_cpu_s"),
                       jobs=exponent(evaluation, "jobs")),
     )
     print(json.dumps(result["exponent"]))
