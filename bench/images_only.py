@@ -32,10 +32,13 @@ from planning_study import make_study, study_config, write_config  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
-def timed(cmd, **kw) -> float:
+def timed(cmd, **kw) -> dict:
+    """Wall seconds and CPU seconds (user + system of the command and every process it waited for:
+    Snakemake's jobs included), the figure that a busy machine does not inflate."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-    return time.perf_counter() - start
+    proc = subprocess.run(["/usr/bin/time", "-f", "%U %S", *cmd], check=True, capture_output=True, text=True, **kw)
+    user, system = proc.stderr.strip().splitlines()[-1].split()
+    return dict(wall=round(time.perf_counter() - start, 2), cpu=round(float(user) + float(system), 2))
 
 
 def main(argv=None) -> int:
@@ -61,14 +64,16 @@ def main(argv=None) -> int:
         for stem in (Path(p).stem for p in images[:3]):
             a, b = np.load(root / "cli" / f"{stem}.npy"), np.load(root / "results" / "maps" / "base" / f"{stem}.npy")
             assert np.abs(a - b).max() <= 1e-6, (stem, np.abs(a - b).max())
-        print(n, round(workflow[n], 1), round(mapped[n], 1), flush=True)
+        print(n, workflow[n], mapped[n], flush=True)
     n1, n2 = args.scenes
-    per_scene = (workflow[n2] - workflow[n1]) / (n2 - n1)
-    per_image = (mapped[n2] - mapped[n1]) / (n2 - n1)
     result = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count()), date=time.strftime("%Y-%m-%d"),
-                  scenes=args.scenes, workflow_s=workflow, map_s=mapped,
-                  workflow_s_per_scene=round(per_scene, 2), map_s_per_image=round(per_image, 2),
-                  ratio=round(per_scene / per_image, 2))
+                  command=" ".join(["bench/images_only.py", *(argv if argv is not None else sys.argv[1:])]),
+                  load_average_at_end=list(os.getloadavg()), scenes=args.scenes, workflow=workflow, map=mapped)
+    for kind in ("wall", "cpu"):
+        per_scene = (workflow[n2][kind] - workflow[n1][kind]) / (n2 - n1)
+        per_image = (mapped[n2][kind] - mapped[n1][kind]) / (n2 - n1)
+        result[kind] = dict(workflow_s_per_scene=round(per_scene, 2), map_s_per_image=round(per_image, 2),
+                            ratio=round(per_scene / per_image, 2))
     print(json.dumps(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
