@@ -4,8 +4,8 @@ import numpy as np
 
 from meaningmaps.atomic import save_npy
 from meaningmaps.data.fixation_tables import scene_table
-from meaningmaps.evaluation.figures import save_map_preview
 from meaningmaps.maps.attention import attention_map
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

@@ -5,8 +5,8 @@ import numpy as np
 
 from meaningmaps.atomic import save_npy
 from meaningmaps.data.fixation_tables import scene_table
-from meaningmaps.evaluation.figures import save_map_preview
 from meaningmaps.maps.empirical_center import empirical_center_from_pool, load_pool, pool_note
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

@@ -3,8 +3,8 @@
 import numpy as np
 
 from meaningmaps.atomic import save_npy
-from meaningmaps.evaluation.figures import save_map_preview
 from meaningmaps.maps.center_bias import center_bias_map
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

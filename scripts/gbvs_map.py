@@ -7,8 +7,8 @@ from PIL import Image
 
 from meaningmaps.atomic import save_npy
 from meaningmaps.data.images import load_rgb
-from meaningmaps.evaluation.figures import save_map_preview
 from meaningmaps.maps.gbvs import GBVSParams, gbvs
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 GREY_MODES = ("1", "L", "LA", "I;16", "I;16L", "I;16B", "I;16N", "I")

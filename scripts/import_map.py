@@ -5,7 +5,7 @@ import numpy as np
 
 from meaningmaps.atomic import save_npy
 from meaningmaps.data.external_maps import imported_map
-from meaningmaps.evaluation.figures import save_map_preview
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

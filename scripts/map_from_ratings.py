@@ -3,9 +3,9 @@
 import numpy as np
 
 from meaningmaps.atomic import save_npy
-from meaningmaps.evaluation.figures import save_map_preview
 from meaningmaps.maps.meaning_map import map_from_ratings
 from meaningmaps.maps.patch_grid import ScaleSpec
+from meaningmaps.maps.preview import save_map_preview
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

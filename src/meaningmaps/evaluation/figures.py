@@ -12,7 +12,8 @@ make the comparison inspectable, in the style of Henderson & Hayes (2017):
 * :func:`gallery_figure` -- a grid of scene image | attention map | each map
   with its r, so a reader can see *what* the correlations summarise.
 * :func:`save_map_preview` -- an 8-bit PNG preview of a ``<scene>.npy`` map (in a folder of its
-  own, ``previews/``: a map folder holds one file per scene).
+  own, ``previews/``: a map folder holds one file per scene); it lives in
+  :mod:`meaningmaps.maps.preview`, which the map jobs import without matplotlib.
 * :func:`pick_gallery_scenes` -- a small, deterministic set of scenes spread
   from the best to the worst reference correlation, for the gallery.
 
@@ -38,6 +39,7 @@ from PIL import Image  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
 from ..errors import InputError  # noqa: E402
+from ..maps.preview import MAP_CMAP, minmax, save_map_preview  # noqa: E402,F401  (save_map_preview: re-exported)
 
 __all__ = [
     "comparison_figure",
@@ -48,7 +50,6 @@ __all__ = [
     "summary_figure",
 ]
 
-MAP_CMAP = "inferno"
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
 _REQUIRED = ("scene", "source", "pearson_r")
 _MAX_LABEL = 28
@@ -105,21 +106,6 @@ def _source_order(frame: pd.DataFrame, reference_source: str) -> list[str]:
 
 def _short(label: str, limit: int = _MAX_LABEL) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
-
-
-def _minmax(array) -> np.ndarray:
-    """Scale a 2-D map to [0, 1] over its finite values; constant or empty -> zeros."""
-    a = np.asarray(array, dtype=float)
-    finite = np.isfinite(a)
-    out = np.zeros(a.shape, dtype=float)
-    if not finite.any():
-        return out
-    lo = a[finite].min()
-    span = a[finite].max() - lo
-    if span > 0:
-        out[finite] = (a[finite] - lo) / span
-    out[~finite] = np.nan
-    return out
 
 
 def _check_map(array, what: str, where=None) -> np.ndarray:
@@ -451,7 +437,7 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
                 _blank(ax, "n/a")
                 continue
             array = _check_map(array, f"{column} map of {scene!r}", png_path)
-            ax.imshow(_minmax(array), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.imshow(minmax(array), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
             if column != "attention":
                 _panel_r(ax, (row.get("r") or {}).get(column))
     height = fig.get_figheight()
@@ -464,19 +450,6 @@ def gallery_figure(rows: list[dict], png_path, max_rows: int = 6) -> Figure:
 
 
 # --------------------------------------------------------------------------- previews
-
-
-def save_map_preview(array, png_path, cmap: str = MAP_CMAP) -> None:
-    """Write an 8-bit RGB PNG of one float map (min-max scaled through ``cmap``).
-
-    The image has the map's shape (one pixel per cell); a constant map gives a
-    uniform image and non-finite cells are drawn black.
-    """
-    a = _check_map(array, "map", png_path)
-    rgba = colormaps[cmap](_minmax(a), bytes=True)
-    rgb = np.ascontiguousarray(rgba[..., :3], dtype=np.uint8)
-    with atomic_path(png_path) as tmp:
-        Image.fromarray(rgb, mode="RGB").save(tmp, format="PNG")
 
 
 # --------------------------------------------------------------------------- selection

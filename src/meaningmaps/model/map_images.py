@@ -109,7 +109,7 @@ def overlay(image_path, array: np.ndarray, png_path, alpha: float = 0.6) -> None
 
     from ..atomic import atomic_path
     from ..data.images import load_rgb
-    from ..evaluation.figures import MAP_CMAP
+    from ..maps.preview import MAP_CMAP
 
     rgb = load_rgb(image_path).astype(np.float64)
     a = np.asarray(array, dtype=np.float64)
