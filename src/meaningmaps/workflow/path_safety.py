@@ -9,10 +9,12 @@ naming both config keys, both paths and the fix (:func:`check_config_paths`). Th
 on plain paths serves the command line's ``--out`` (:func:`refuse_output_overlap`).
 
 Why: Snakemake deletes a job's outputs before it runs the job. With ``results`` set to the data
-folder, rule import_map's output ``maps/<source>/<scene>.npy`` is the user's own map file, and the
-map is gone before it is read. Outputs written among the inputs also mix with them (a map folder is
-read whole: pysaliency, MATLAB), and a given model inside ``results`` matches the output of the rule
-that would train it, so Snakemake could rebuild (and first delete) it.
+folder, rule import_map's output ``maps/<source>/<scene>.npy`` is the user's own map file: a job
+that runs deletes it first; on the demo, Snakemake instead took it as made (a cyclic dependency),
+so the map was never imported, and the run wrote 75 files among the data with exit 0. Outputs
+written among the inputs also mix with them (a map folder is read whole: pysaliency, MATLAB), and a
+given model inside ``results`` matches the output of the rule that would train it, so Snakemake
+could rebuild (and first delete) it.
 
 Allowed: the download's files are the download's own output, so inputs inside the download folder
 are what it is for; the tiny model built inside ``results`` (the demo's layout) is the workflow's own
@@ -47,8 +49,8 @@ class Place:
 
     def forms(self, cwd: str) -> tuple[str, str]:
         """(as given, made absolute and normalised; with symlinks resolved)."""
-        literal = os.path.normpath(os.path.join(cwd, os.fspath(self.path)))
-        return literal, os.path.realpath(literal)
+        joined = os.path.join(cwd, os.fspath(self.path))
+        return os.path.normpath(joined), os.path.realpath(joined)  # realpath: '..' after a symlink as the OS does
 
     def shown(self, cwd: str) -> str:
         literal, real = self.forms(cwd)
