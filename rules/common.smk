@@ -10,6 +10,7 @@ from meaningmaps.atomic import content_digest  # noqa: E402
 from meaningmaps.config import config_source  # noqa: E402
 from meaningmaps.data.map_export import export_paths  # noqa: E402
 from meaningmaps.errors import InputError  # noqa: E402
+from meaningmaps.workflow.path_safety import check_config_paths  # noqa: E402
 from meaningmaps.workflow.shards import SHARD_PATTERN, assign_shards, model_of, shard_of  # noqa: E402
 
 # Map sources: rating sources go through the toolkit's map builder; external ones are imported.
@@ -261,6 +262,10 @@ if PROBE_MODEL and "probe" in MODEL_SOURCES:
     from meaningmaps.model.probe import check_probe
 
     check_probe(PROBE_MODEL, BASE, MODEL["probe"]["pooling"])
+# No output replaces or deletes an input: results (and the download and built-model folders) apart
+# from every configured input, checked once before any job (meaningmaps.workflow.path_safety). After
+# the given-model checks, whose messages say more about a path that holds no model.
+check_config_paths(config, config_source(workflow.config_settings))
 
 
 def model_record(wildcards):

@@ -276,6 +276,18 @@ def write_collision(root, cfg):
     return str(info.value)
 
 
+# issue 21 §1: an output never replaces or deletes an input (meaningmaps.workflow.path_safety)
+def results_overlapping(where: str):
+    """results set to ``where`` (relative to the study's root) and the start-up's path check run."""
+    def case(root, cfg):
+        from meaningmaps.workflow.path_safety import check_config_paths
+
+        cfg["results"] = str(root / where)
+        configfile = write_config(root / "study.yaml", cfg)
+        return _error(check_config_paths, validate_config(cfg, configfile), configfile, cwd=root)
+    return case
+
+
 @dataclass
 class Case:
     id: str
@@ -336,6 +348,15 @@ CASES = [
          r"results/patches: ", r"the disk is full: writing scene_01 failed.*No space left"),
     Case("two runs write one output", write_collision, "any job writing a folder: atomic.atomic_dir",
          r"patches/scene_01: ", r"written by another process.*Fix: run one workflow at a time"),
+    # issue 21 §1: an output never replaces or deletes an input
+    Case("results = the data folder", results_overlapping("data"), "start-up: path_safety.check_config_paths",
+         r"study\.yaml: config key results \(", r"holds config key dataset\.images .*config key dataset\.maps\.salience "
+         r".*deletes a job's outputs.*Fix: set results to a folder of its own.*e\.g\. results: results"),
+    Case("results inside a map folder", results_overlapping("data/maps/salience/results"),
+         "start-up: path_safety.check_config_paths",
+         r"study\.yaml: config key results \(", r"lies inside config key dataset\.maps\.salience \(.*Fix: set results"),
+    Case("results above the data folder", results_overlapping("."), "start-up: path_safety.check_config_paths",
+         r"study\.yaml: config key results \(", r"holds config key dataset\.images .*Fix: set results"),
 ]
 
 
@@ -575,3 +596,59 @@ def test_snakemake_names_a_second_run_writing_the_same_patches(demo):
     assert "scene_01: was written by another process while this job was writing it" in out, out[-3000:]
     assert "Fix: run one workflow at a time on a results folder" in out
     assert not folder.exists() or not [p for p in folder.iterdir() if p.name.startswith(".scene_01.")]
+
+
+# issue 21 §1: an output never replaces or deletes an input
+
+
+def _checksums(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """relative path -> sha256 of every file under ``folder`` (top-level names in ``skip`` left out)."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).parts[0] not in skip}
+
+
+@pytest.mark.parametrize("where, says", [("data", "holds config key dataset.images ("),
+                                         ("data/maps/salience/results", "lies inside config key dataset.maps.salience ("),
+                                         (".", "holds config key dataset.images (")],
+                         ids=["equal", "inside", "above"])
+@pytest.mark.slow
+def test_snakemake_refuses_results_overlapping_the_data_and_leaves_it_intact(demo, where, says):
+    """results equal to, inside or above the data folder: the run stops before any job, naming both keys,
+    and every file of the data folder is as it was. (Without the check, results = data ran with exit 0:
+    rule import_map's output was the user's map file itself, which Snakemake took as made (a cyclic
+    dependency: the map was never imported; a job that ran would delete it first), and 75 outputs
+    were written among the data.)"""
+    root, cfg = demo
+    for png in sorted((root / "data" / "maps" / "salience").glob("*.png")):  # maps as .npy (DeepGaze's files):
+        np.save(png.with_suffix(".npy"), np.asarray(Image.open(png), dtype=np.float32))  # import_map's output names
+        png.unlink()
+    results = (root / where).resolve()
+    cfg["results"] = str(results)
+    write_config(root / "study.yaml", cfg)
+    data_before = _checksums(root / "data")
+    results_before = _checksums(results, skip=(".snakemake",)) if results.is_dir() else {}
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert f"{root / 'study.yaml'}: config key results ({results}) {says}" in out, out[-3000:]
+    assert f"config key dataset.maps.salience ({root / 'data' / 'maps' / 'salience'})" in out  # the imported maps
+    assert "Fix: set results to a folder of its own" in out
+    assert _checksums(root / "data") == data_before  # every input file, byte for byte, and no new file
+    # nothing written that Snakemake could take as complete (its own .snakemake in the working directory aside)
+    assert (_checksums(results, skip=(".snakemake",)) if results.is_dir() else {}) == results_before
+    assert "Job stats" not in out and not re.search(r"^(local)?(rule|checkpoint) \w+:", out, re.M)  # no job started
+
+
+@pytest.mark.parametrize("where", ["results", "data/results"], ids=["beside", "in the project folder"])
+@pytest.mark.slow
+def test_snakemake_plans_results_beside_the_data(demo, where):
+    """results beside the inputs (also inside the folder that holds them, as `meaningmaps demo OUT_DIR`
+    lays a study out), with the model steps' tiny model built inside results: planned as usual."""
+    root, cfg = demo
+    cfg["results"] = str(root / where)
+    cfg["model"]["base"] = str(root / where / "models" / "tiny-llava")
+    _model_on(cfg)
+    proc, out = _run(root, cfg, "-n")
+    assert proc.returncode == 0, out[-3000:]
+    assert "import_map" in out and "build_tiny_llava" in out
