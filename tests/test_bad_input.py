@@ -287,6 +287,85 @@ def results_overlapping(where: str):
         return _error(check_config_paths, validate_config(cfg, configfile), configfile, cwd=root)
     return case
 
+# issue 21 §3: the command line checks everything before the model loads (map, demo, build-tiny,
+# score, inspect: what each command calls before its work; tests/test_cli.py runs the commands).
+
+
+def map_image_text_named_jpg(root, cfg):
+    from meaningmaps.model.map_images import check_image_content
+
+    path = root / "data" / "images" / "scene_01.jpg"
+    path.write_text("scene,x,y\nscene_01,10,20\n")
+    return _error(check_image_content, path, scale_specs(validate_config(cfg)))
+
+
+def map_image_grid_uncovered(root, cfg):
+    from meaningmaps.model.map_images import check_image_content
+
+    return _error(check_image_content, root / "data" / "images" / "scene_01.jpg", [ScaleSpec("fine", 4, 10.0)])
+
+
+def map_out_is_the_images_folder(root, cfg):
+    from meaningmaps.model.map_images import check_out_folder
+
+    images = root / "data" / "images"
+    return _error(check_out_folder, images, [images / "scene_01.jpg"])
+
+
+def map_out_is_a_file(root, cfg):
+    from meaningmaps.model.map_images import check_out_folder
+
+    return _error(check_out_folder, root / "data" / "fixations.csv", [root / "data" / "images" / "scene_01.jpg"])
+
+
+def map_out_is_a_study_map_folder(root, cfg):
+    from meaningmaps.model.map_images import earlier_maps
+
+    return _error(earlier_maps, root / "data" / "maps" / "salience", [root / "data" / "images" / "scene_01.jpg"], {})
+
+
+def demo_into_a_folder_of_images(root, cfg):
+    from meaningmaps.data.demo import check_demo_arguments
+
+    return _error(check_demo_arguments, root / "data" / "images", 8, 2017)
+
+
+def demo_fewer_scenes_over_a_demo(root, cfg):
+    from meaningmaps.data.demo import check_demo_arguments
+
+    return _error(check_demo_arguments, root / "data", 1, 2017)
+
+
+def tiny_image_size_20(root, cfg):
+    from meaningmaps.model.tiny_llava import check_shape
+
+    return _error(check_shape, 20, 64, 2, 32)
+
+
+def tiny_into_a_study(root, cfg):
+    from meaningmaps.model.tiny_llava import check_out_dir
+
+    return _error(check_out_dir, root / "data")
+
+
+def score_out_is_a_map_folder(root, cfg):
+    from meaningmaps.evaluation.score_folders import check_arguments
+
+    maps = root / "data" / "maps" / "salience"
+    return _error(check_arguments, [maps], root / "data" / "fixations.csv", maps)
+
+
+def score_maps_is_a_file(root, cfg):
+    from meaningmaps.evaluation.score_folders import check_arguments
+
+    return _error(check_arguments, [root / "data" / "fixations.csv"], root / "data" / "fixations.csv", root / "out")
+
+
+def inspect_missing_folder(root, cfg):
+    from meaningmaps.folders import check_input_folder
+
+    return _error(check_input_folder, root / "dta", "FOLDER", "give the folder the study's files are in.")
+
 
 @dataclass
 class Case:
@@ -357,6 +436,38 @@ CASES = [
          r"study\.yaml: config key results \(", r"lies inside config key dataset\.maps\.salience \(.*Fix: set results"),
     Case("results above the data folder", results_overlapping("."), "start-up: path_safety.check_config_paths",
          r"study\.yaml: config key results \(", r"holds config key dataset\.images .*Fix: set results"),
+    # issue 21 §3: the command line checks everything before the model loads
+    Case("map: a text file named .jpg", map_image_text_named_jpg, "map, before the model loads: "
+         "map_images.check_image_content (input_checks.check_image)", r"scene_01\.jpg: ",
+         r"is not a readable image.*Fix: replace it with a JPEG or PNG"),
+    Case("map: the grid leaves pixels uncovered", map_image_grid_uncovered, "map, before the model loads: "
+         "map_images.check_image_content", r"scene_01\.jpg: ", r"fine grid \(N=4, d=10 px\) leaves pixels of this "
+         r"512x384 scene uncovered.*Fix: raise patches\.fine\.n"),
+    Case("map: --out is the images' folder", map_out_is_the_images_folder, "map, first: map_images.check_out_folder",
+         r"images \(--out\): ", r"is the folder of the input image .*scene_01\.jpg.*Fix: give --out a folder of its own"),
+    Case("map: --out is a file", map_out_is_a_file, "map, first: folders.check_output_folder",
+         r"fixations\.csv \(--out\): ", r"is a file, not a folder"),
+    Case("map: --out is a map folder of the study", map_out_is_a_study_map_folder, "map, before the model loads: "
+         "map_images.earlier_maps", r"salience \(--out\): ", r"already holds 2 file\(s\) or folder\(s\) \(scene_01\.png, "
+         r"scene_02\.png\), and no info/maps\.json.*Fix: give --out a new or empty folder"),
+    Case("demo: OUT_DIR a folder of images", demo_into_a_folder_of_images, "demo, first: demo.check_demo_arguments",
+         r"images \(OUT_DIR\): ", r"holds scene_01\.jpg, scene_02\.png and is no demo study.*Fix: give a new or empty"),
+    Case("demo: fewer scenes over a demo study", demo_fewer_scenes_over_a_demo, "demo, first: demo.check_demo_arguments",
+         r"data \(OUT_DIR\): ", r"holds a demo study of 2 scenes; writing 1 would leave scene_02 without fixations.*"
+         r"Fix: give a new folder, or --scenes 2"),
+    Case("build-tiny: image_size 20", tiny_image_size_20, "build-tiny, first (and build_tiny_llava): "
+         "tiny_llava.check_shape", r"^model\.build_tiny\.image_size: ", r"is 20;.*14 px patches.*Fix: give a multiple "
+         r"of 14"),
+    Case("build-tiny: OUT_DIR a study folder", tiny_into_a_study, "build-tiny, first: tiny_llava.check_out_dir",
+         r"data \(OUT_DIR\): ", r"holds fixations\.csv, images, maps, ratings, \.\.\. and is no tiny model of meaningmaps"
+         r".*the tiny model's config\.json, weights and tokenizer would be written among its files"),
+    Case("score: --out is a map folder", score_out_is_a_map_folder, "score, first: score_folders.check_arguments",
+         r"salience \(--out\): ", r"writes into the map folder .*salience \(source salience\).*Fix: give --out a folder "
+         r"of its own"),
+    Case("score: MAPS is a file", score_maps_is_a_file, "score, first: score_folders.check_arguments",
+         r"fixations\.csv \(MAPS\): ", r"is a file, not a folder of maps"),
+    Case("inspect: no such folder", inspect_missing_folder, "inspect, first: folders.check_input_folder",
+         r"dta \(FOLDER\): ", r"does not exist\."),
 ]
 
 

@@ -7,7 +7,10 @@
     meaningmaps build-tiny OUT_DIR [--tokenizer FILE] ...
     meaningmaps keys
 
-Every subcommand has ``--help``. Bad input ends with one line naming the file and the fix (exit 2).
+Every subcommand has ``--help``. Each checks its arguments (files, folders, numbers, the output
+folder) before its work starts, and bad input ends with one line naming the file and the fix (exit 2),
+never a traceback. ``map`` checks every image and ``--out`` before the model loads; of several images,
+a bad one gets its line and the others are mapped, and the command ends with a summary line, exit 2.
 """
 
 from __future__ import annotations
@@ -24,15 +27,25 @@ def _map(args) -> int:
 
     config = load_config(args.configfile) if args.configfile else validate_config({}, "the real study's defaults")
     device = args.device or (config["model"]["device"] if args.configfile else "auto")
-    results = map_images(args.model, args.images, args.out, config, base=args.base, device=device,
-                         batch_size=args.batch_size, progress=not args.quiet)
-    total = sum(r.seconds for r in results)
-    source = results[0].source
-    what = ("the base model zero-shot (no model card): the workflow's `base` source" if source == "base"
-            else "the trained model: the workflow's `finetuned` source")
-    print(f"{len(results)} image(s) mapped into {args.out} in {total:.2f} s "
-          f"({total / len(results):.2f} s per image), with {what} (info/maps.json says so)")
-    return 0
+    run = map_images(args.model, args.images, args.out, config, base=args.base, device=device,
+                     batch_size=args.batch_size, progress=not args.quiet,
+                     report=lambda err: print(f"meaningmaps map: {err}", file=sys.stderr))
+    results = run.mapped
+    if results:
+        total = sum(r.seconds for r in results)
+        source = results[0].source
+        what = ("the base model zero-shot (no model card): the workflow's `base` source" if source == "base"
+                else "the trained model: the workflow's `finetuned` source")
+        print(f"{len(results)} image(s) mapped into {args.out} in {total:.2f} s "
+              f"({total / len(results):.2f} s per image), with {what} (info/maps.json says so)", flush=True)
+    if not run.failed:
+        return 0
+    named = len(results) + len(run.failed)
+    if named > 1:  # one line for each bad image is above; one image: its line is the whole report
+        print(f"meaningmaps map: {len(results)} of {named} images mapped; {len(run.failed)} not: "
+              f"{', '.join(str(err.path) for err in run.failed)} (the error of each is above). Fix: correct or "
+              f"replace them, then map them again (into the same --out, the maps made now are kept).", file=sys.stderr)
+    return 2
 
 
 #: BLAS thread variables: the workflow's jobs run with threads: 1, which Snakemake passes to BLAS
@@ -63,7 +76,10 @@ def _score(args) -> int:
 
 def _inspect(args) -> int:
     from .data.data_inspection import dataset_section, format_inspection, inspect_folder
+    from .folders import check_input_folder
 
+    check_input_folder(args.folder, "FOLDER", "give the folder the study's files are in, e.g. data/osf/ptsvm after "
+                       "the download.")
     found = inspect_folder(args.folder)
     print(format_inspection(found))
     print("\n# A config section for this folder (check it, then paste it into your config):")
@@ -91,13 +107,17 @@ def parser() -> argparse.ArgumentParser:
                        description="Patch grid, model ratings and the meaning map of each image, as the workflow "
                        "makes maps/finetuned/<scene>.npy. Writes <stem>.npy (float32) into --out, which then holds "
                        "one file per image (a map folder for dataset.maps, pysaliency or MATLAB), "
-                       "previews/<stem>.png (the map over the image) and ratings/<stem>.csv (per patch).")
+                       "previews/<stem>.png (the map over the image) and ratings/<stem>.csv (per patch). Every "
+                       "image and --out are checked before the model loads; a bad image among several is reported "
+                       "and the others are mapped (exit code 2 at the end).")
     m.add_argument("images", nargs="+", metavar="IMAGE", help="scene images (.jpg, .jpeg, .png), or folders of them")
     m.add_argument("--model", required=True, help="a trained model folder: <results>/models/all/release (or "
                    "adapter, merged), or a copy of one; or a base model (a hub id such as "
                    "llava-hf/llava-1.5-7b-hf, or a local copy: a model folder with no meaningmaps_card.json), "
                    "which maps zero-shot as the workflow's base source")
-    m.add_argument("--out", required=True, help="output folder")
+    m.add_argument("--out", required=True, help="output folder: new, empty, or one an earlier `meaningmaps map` "
+                   "wrote with the same model and settings (its maps of these images are replaced); not a folder "
+                   "that holds the images")
     m.add_argument("--configfile", help="the workflow config whose patches, meaning_map and model settings to use "
                    "(default: the real study's defaults: 300 fine 87 px and 108 coarse 205 px patches, sigma 10)")
     m.add_argument("--base", help="the base model of an adapter: a hub id or a local copy (default: the one the "
@@ -122,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--fixations", required=True, help="the fixation file: a .csv (scene, x, y[, duration][, "
                    "subject][, fix_index]; other column names and the origin via --configfile's "
                    "dataset.fixation_csv) or a Henderson & Hayes .mat")
-    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--out", required=True, help="output folder (not one of the map folders); its scores.csv, "
+                   "summary.csv, ... are replaced")
     s.add_argument("--size", nargs=2, type=int, metavar=("W", "H"), help="the scenes' size in pixels, for maps "
                    "of another size (not needed when the maps are at the scenes' size)")
     s.add_argument("--configfile", help="a workflow config whose dataset.fixation_csv, attention and evaluation "

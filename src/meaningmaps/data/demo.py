@@ -462,15 +462,49 @@ def write_demo_config(out_dir) -> Path:
     return path
 
 
+#: what marks a folder as a demo study (written last but one, after every scene's files)
+DEMO_MARK = Path("truth") / "objects.csv"
+
+
+def check_demo_arguments(out_dir, n_scenes: int, seed: int) -> None:
+    """The command's arguments, before anything is written: the scene count and seed in range, the
+    folder writable and either new, empty, or a demo study of no more scenes (rewritten in place:
+    a larger one would keep scenes the new fixations lack); never a folder of other files, which
+    the demo's images, ratings, fixations.csv and config.yaml could replace."""
+    from ..errors import InputError
+    from ..folders import check_output_folder
+
+    if not 1 <= n_scenes <= 99:
+        raise InputError("--scenes", f"is {n_scenes}; the demo makes 1 to 99 scenes (scene_01..scene_99).",
+                         "give --scenes between 1 and 99.")
+    if seed < 0:
+        raise InputError("--seed", f"is {seed}; the random seed is a whole number of 0 or more.", "give --seed 0 or more.")
+    out = check_output_folder(out_dir, "OUT_DIR")
+    held = sorted(q.name for q in out.iterdir() if not q.name.startswith(".")) if out.is_dir() else []
+    if not held:
+        return
+    if not (out / DEMO_MARK).is_file():
+        raise InputError(f"{out_dir} (OUT_DIR)", f"holds {', '.join(held[:4])}{', ...' if len(held) > 4 else ''} "
+                         f"and is no demo study (no {DEMO_MARK}): the demo's images/, ratings/, maps/, "
+                         "fixations.csv and config.yaml could replace its files.", "give a new or empty folder.")
+    scenes = sorted(q.stem for q in (out / "images").glob("scene_*") if q.suffix in (".jpg", ".png"))
+    if len(scenes) > n_scenes:
+        raise InputError(f"{out_dir} (OUT_DIR)", f"holds a demo study of {len(scenes)} scenes; writing {n_scenes} "
+                         f"would leave {', '.join(scenes[n_scenes:n_scenes + 3])}{' ...' if len(scenes) > n_scenes + 3 else ''}"
+                         " without fixations.", f"give a new folder, or --scenes {len(scenes)} to rewrite it.")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meaningmaps.data.demo",
                                      description="Write a deterministic synthetic meaning-map study, and "
                                      "OUT_DIR/config.yaml, the workflow config that runs it (snakemake --configfile "
-                                     "OUT_DIR/config.yaml; results in OUT_DIR/results).")
+                                     "OUT_DIR/config.yaml; results in OUT_DIR/results). OUT_DIR is new, empty or "
+                                     "an earlier demo study (rewritten).")
     parser.add_argument("out_dir", help="folder to write the study into")
-    parser.add_argument("--scenes", type=int, default=8, help="number of scenes (default 8)")
-    parser.add_argument("--seed", type=int, default=2017, help="random seed (default 2017)")
+    parser.add_argument("--scenes", type=int, default=8, help="number of scenes, 1 to 99 (default 8)")
+    parser.add_argument("--seed", type=int, default=2017, help="random seed, 0 or more (default 2017)")
     args = parser.parse_args(argv)
+    check_demo_arguments(args.out_dir, args.scenes, args.seed)
     info = make_demo_study(args.out_dir, n_scenes=args.scenes, seed=args.seed)
     info["config"] = str(write_demo_config(args.out_dir))
     json.dump(info, sys.stdout, indent=2)
@@ -478,5 +512,7 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # as `meaningmaps demo`: bad input ends with one line, exit 2
+    from ..cli import main as cli_main
+
+    raise SystemExit(cli_main(["demo", *sys.argv[1:]]))

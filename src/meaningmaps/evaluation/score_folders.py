@@ -47,6 +47,55 @@ def map_sources(folders) -> dict[str, str]:
     return out
 
 
+#: what ``score`` writes into ``--out`` (files) and into its sub-folders (per-scene CSVs)
+OUTPUT_FILES = ("scores.csv", "summary.csv", "pairwise.csv", "ceiling.csv", "summary.png", "summary.pdf")
+OUTPUT_SUBFOLDERS = ("scenes", "ceiling")
+
+
+def check_arguments(folders, fixations, out_dir, size=None) -> dict[str, str]:
+    """The command line, checked before anything is read (so that its messages name the argument,
+    not a config key): each map folder exists, is a folder and has a source name; the fixation file
+    exists and is a file; ``--size`` is positive; ``--out`` can be written, is no map folder (its
+    summary.png would be read as a map) and no output replaces the fixation file. Returns the
+    sources ({name: folder})."""
+    import re
+
+    from ..config import load_schema
+    from ..folders import check_output_folder
+
+    sources = map_sources(folders)
+    names = load_schema()["properties"]["dataset"]["properties"]["maps"]["propertyNames"]
+    for name, folder in sources.items():
+        p = Path(folder)
+        if not p.is_dir():
+            raise InputError(f"{folder} (MAPS)", "does not exist." if not p.exists() else "is a file, not a folder of maps.",
+                             "give a folder of maps, one file per scene named by the scene (<scene>.npy, .png, ...).")
+        if not re.match(names["pattern"], name) or name in names["not"]["enum"]:
+            how = " (its folder name)" if name == Path(str(folder).rstrip("/")).name else ""
+            raise InputError(f"{folder} (MAPS)", f"would be the map source {name!r}{how}, which is no "
+                             "source name: letters, digits, _ and - starting with a letter, and none of "
+                             f"{', '.join(names['not']['enum'])}.", "name it: NAME=FOLDER, e.g. meaning=" + str(folder) + ".")
+    fix = Path(fixations)
+    if not fix.is_file():
+        raise InputError(f"{fixations} (--fixations)", "does not exist." if not fix.exists() else "is a folder, not a "
+                         "fixation file.", "give the fixation file: a .csv (scene, x, y, ...) or a Henderson & Hayes .mat.")
+    if size is not None and min(int(v) for v in size) < 1:
+        raise InputError("--size", f"is {size[0]} {size[1]}; a scene's width and height are 1 pixel or more.",
+                         "give the scenes' size in pixels, e.g. --size 800 600, or leave it out.")
+    check_output_folder(out_dir, "--out")
+    out = Path(out_dir).resolve()
+    written = {out, *(out / sub for sub in OUTPUT_SUBFOLDERS)}
+    for name, folder in sources.items():
+        if Path(folder).resolve() in written:
+            raise InputError(f"{out_dir} (--out)", f"writes into the map folder {folder} (source {name}): its CSVs and "
+                             "summary.png would lie among the maps, and summary.png be read as a map.",
+                             f"give --out a folder of its own, e.g. {Path(out_dir) / 'scores'}.")
+    if fix.resolve() in {out / f for f in OUTPUT_FILES}:
+        raise InputError(f"{out_dir} (--out)", f"would write over the fixation file {fixations}.",
+                         "give --out a folder of its own.")
+    return sources
+
+
 def study_config(config: dict, folders, fixations, size=None) -> dict:
     """``config`` (validated) with its dataset replaced by these map folders and fixation file; the
     fixation reading (``dataset.fixation_csv``, ``fixations_outside``) is kept."""
@@ -59,7 +108,7 @@ def study_config(config: dict, folders, fixations, size=None) -> dict:
                       "fixations_outside": ds.get("fixations_outside", "error")}
     if size is not None:
         new["dataset"]["size"] = [int(size[0]), int(size[1])]
-    return validate_config(new, "meaningmaps score")
+    return validate_config(new, "the command line (MAPS, --fixations, --size)")
 
 
 def score_folders(folders, fixations, out_dir, config: dict, size=None, log=print) -> dict[str, Path]:
@@ -78,6 +127,7 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
     from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
     from .scores import ceiling_table, score_scene, summarize
 
+    check_arguments(folders, fixations, out_dir, size)
     cfg = study_config(config, folders, fixations, size)
     study = discover(cfg)
     att, ev = cfg["attention"], cfg["evaluation"]
@@ -86,7 +136,7 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
     sources = external + centers
     reference = reference_source(cfg, sources)
     pairs = semipartial_pairs(cfg, sources, centers)
-    check_source_names(with_resolved_sources(cfg, reference, pairs), sources, "meaningmaps score")
+    check_source_names(with_resolved_sources(cfg, reference, pairs), sources, "the settings (--configfile) and MAPS")
     scenes = study.scenes
     log(f"{len(scenes)} scene(s) with fixations and a map in every folder; sources {', '.join(sources)}")
     tables, dropped = {}, 0  # the fixation file read once, every scene's rows as rule fixation_tables selects them

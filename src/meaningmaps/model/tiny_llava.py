@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 from ..errors import InputError
@@ -39,7 +40,8 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 # 32,000 pieces), and the multiple its embedding is padded to (32002 -> 32064).
 LLAVA_ADDED_TOKENS = ("<image>", "<pad>")
 VOCAB_MULTIPLE = 64
-TOKENIZER_KEY = "model.build_tiny.tokenizer"
+TINY_KEY = "model.build_tiny"
+TOKENIZER_KEY = f"{TINY_KEY}.tokenizer"
 
 
 def vocabulary() -> list[str]:
@@ -212,6 +214,7 @@ def build_tiny_llava(out_dir, *, seed: int = 0, image_size: int = 56, patch_size
     import torch
     from transformers import LlavaForConditionalGeneration
 
+    check_shape(image_size, text_hidden, text_layers, vision_hidden, patch_size=patch_size, text_heads=text_heads)
     out_dir = Path(out_dir)
     tok = build_tokenizer() if tokenizer is None else load_llava15_tokenizer(tokenizer)
     vocab_size = len(tok) if tokenizer is None else padded_vocab_size(len(tok))
@@ -266,20 +269,71 @@ def build_tiny_llava_atomic(out_dir, **shape) -> Path:
     return out_dir
 
 
+#: the file that marks a folder as a tiny model of this module (written with the model)
+TINY_MARK = "meaningmaps_tiny.json"
+
+
+def check_shape(image_size: int, text_hidden: int, text_layers: int, vision_hidden: int, *, patch_size: int = 14,
+                text_heads: int = 4, names: dict | None = None) -> None:
+    """Sizes the model can be built with and run: the vision input a whole number of patches, the
+    hidden sizes whole multiples of their heads (the language model's with an even size per head,
+    for its rotary embeddings), at least one layer. ``names``: how the caller calls each size (e.g. ``--image-size``)."""
+    name = {k: (names or {}).get(k, f"{TINY_KEY}.{k}") for k in ("image_size", "text_hidden", "text_layers",
+                                                                   "vision_hidden")}
+    vision_heads = max(1, vision_hidden // 16)
+    if image_size < patch_size or image_size % patch_size:
+        raise InputError(name["image_size"], f"is {image_size}; the vision tower's input is a whole number of "
+                         f"{patch_size} px patches, at least one.", f"give a multiple of {patch_size}, e.g. 56 "
+                         "(LLaVA-1.5: 336).")
+    if text_hidden < 2 * text_heads or text_hidden % (2 * text_heads):
+        raise InputError(name["text_hidden"], f"is {text_hidden}; the language model's {text_heads} heads need a "
+                         f"hidden size that is a multiple of {2 * text_heads} (an even size per head).",
+                         f"give a multiple of {2 * text_heads}, e.g. 64.")
+    if text_layers < 1:
+        raise InputError(name["text_layers"], f"is {text_layers}; the language model needs at least one layer.",
+                         "give 1 or more, e.g. 2.")
+    if vision_hidden < 16 or vision_hidden % vision_heads:
+        raise InputError(name["vision_hidden"], f"is {vision_hidden}; the vision tower has {vision_hidden} // 16 = "
+                         f"{vision_heads} head(s), which need a hidden size of 16 or more that they divide evenly.",
+                         "give a multiple of 16, e.g. 32.")
+
+
+def check_out_dir(out_dir, flag: str = "OUT_DIR") -> None:
+    """The folder can be written and is new, empty or an earlier tiny model (rewritten): never a
+    folder of other files, such as a real model's, whose config.json and weights it would replace."""
+    from ..folders import check_output_folder
+
+    out = check_output_folder(out_dir, flag)
+    held = sorted(q.name for q in out.iterdir() if not q.name.startswith(".")) if out.is_dir() else []
+    if held and not (out / TINY_MARK).is_file():
+        raise InputError(f"{out_dir} ({flag})", f"holds {', '.join(held[:4])}{', ...' if len(held) > 4 else ''} "
+                         f"and is no tiny model of meaningmaps (no {TINY_MARK}): the tiny model's config.json, weights "
+                         "and tokenizer would be written among its files (over a model's own).",
+                         "give a new or empty folder.")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out_dir")
+    ap.add_argument("out_dir", help="folder to write the model into: new, empty or an earlier tiny model")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--image-size", type=int, default=56)
-    ap.add_argument("--text-hidden", type=int, default=64)
-    ap.add_argument("--text-layers", type=int, default=2)
-    ap.add_argument("--vision-hidden", type=int, default=32)
+    ap.add_argument("--image-size", type=int, default=56, help="a multiple of 14 (default 56)")
+    ap.add_argument("--text-hidden", type=int, default=64, help="a multiple of 8 (default 64)")
+    ap.add_argument("--text-layers", type=int, default=2, help="1 or more (default 2)")
+    ap.add_argument("--vision-hidden", type=int, default=32, help="a multiple of 16 (default 32)")
     ap.add_argument("--tokenizer", default=None,
                     help="a Llama tokenizer.json or its folder: LLaVA-1.5's vocabulary (default: word-level)")
     a = ap.parse_args(argv)
+    check_shape(a.image_size, a.text_hidden, a.text_layers, a.vision_hidden,
+                names={k: "--" + k.replace("_", "-") for k in ("image_size", "text_hidden", "text_layers",
+                                                               "vision_hidden")})
+    if a.tokenizer is not None:
+        tokenizer_file(a.tokenizer)  # a missing or wrong tokenizer: refused before anything is written
+    check_out_dir(a.out_dir)
     print(build_tiny_llava(a.out_dir, seed=a.seed, image_size=a.image_size, text_hidden=a.text_hidden,
                            text_layers=a.text_layers, vision_hidden=a.vision_hidden, tokenizer=a.tokenizer))
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # as `meaningmaps build-tiny`: bad input ends with one line, exit 2
+    from ..cli import main as cli_main
+
+    raise SystemExit(cli_main(["build-tiny", *sys.argv[1:]]))
