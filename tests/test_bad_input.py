@@ -305,7 +305,7 @@ CASES = [
     Case("ratings CSV k 9.5", csv_fractional_k, "input check / human_ratings",
          r"scene_01\.csv: ", r"whose k is not a whole patch number: line 9 \('9\.5'\)"),
     Case("ratings CSV empty rating", csv_empty_rating, "input check / human_ratings",
-         r"scene_01\.csv: ", r"whose rating is outside 1-6 or not a number: line 4 \(empty\)"),
+         r"scene_01\.csv: ", r"whose rating is outside 1-6 or not a number: line 4 \(an empty cell\)"),
     Case("rating matrix extra rating", matrix_extra_rating, "input check / human_ratings",
          r"scene_01\.mat: ", r"fits the fine grid with 3 ratings per patch except.*fine patch 11 \(1 rating too many\)"
                             r".*the file, not the grid settings"),

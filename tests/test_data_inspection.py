@@ -68,7 +68,7 @@ def test_inspect_demo_study(study):
     assert kinds["two.mat"] == "array" and kinds["v73.mat"] == "array"
     details = {e.path.as_posix(): e.detail for e in insp.entries}
     assert details["v73.mat"] == "a 4x5 double"
-    assert kinds["old.mat"] == "mat" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
+    assert kinds["old.mat"] == "unreadable" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
     assert insp.images.as_posix() == "images" and insp.ratings.as_posix() == "ratings"
     assert insp.fixations.as_posix() == "fixations.csv" and insp.fixation_columns == {}
     assert {n: f.as_posix() for n, f in insp.maps.items()} == {

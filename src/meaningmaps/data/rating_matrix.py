@@ -77,10 +77,19 @@ def load_rating_matrix(path) -> list[RatingLayer]:
     for layer in layers:
         bad = ~np.isin(layer.values, LIKERT)  # the toolkit's build_meaning_map asserts the same
         if bad.any():
+            values = np.unique(layer.values[bad])  # sorted, NaN last and once
+            shown = ", ".join(_value_text(v) for v in values[:5]) + (" ..." if values.size > 5 else "")
             raise InputError(path, f"holds {int(bad.sum())} rating(s) outside 1-6 or not whole numbers "
-                             f"(e.g. {float(layer.values[bad][0]):g}).",
+                             f"(e.g. {shown}).",
                              "ratings must be on the toolkit's six-point Likert scale: 1, 2, 3, 4, 5 or 6.")
     return layers
+
+
+def _value_text(v: float) -> str:
+    """A rating as a message shows it: NaN and infinities spelled out (never ``nan``)."""
+    if np.isnan(v):
+        return "NaN (not a number)"
+    return f"{v:g}" if np.isfinite(v) else ("Inf" if v > 0 else "-Inf")
 
 
 def assign_scales(layers: list[RatingLayer], grid: PatchGrid, path=None) -> dict[str, RatingLayer]:
