@@ -436,8 +436,10 @@ def _compare_fixation_scenes(insp: Inspection, stems: set[str]) -> None:
         return
     scenes = set(table["scene"].astype(str))
     if scenes != stems:
+        others = sorted(scenes - stems)
+        shown = f" (not among them: {', '.join(others[:5])}{' ...' if len(others) > 5 else ''})" if others else ""
         insp.notes.append(f"fixations: {len(scenes & stems)} of its {len(scenes)} scenes are among the "
-                          f"{len(stems)} scene images: list the scenes to use under dataset.scenes")
+                          f"{len(stems)} scene images{shown}: list the scenes to use under dataset.scenes")
 
 
 def _map_name(folder: Path, insp: Inspection) -> str:

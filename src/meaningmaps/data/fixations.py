@@ -264,7 +264,7 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise InputError(path, f"no variable D in this .mat file (found {found}).", f"expected {LAYOUTS}.")
     D = mat["D"]
     if not isinstance(D, np.ndarray) or D.dtype.names is None:
-        raise InputError(path, "D is not a struct array.", f"expected {LAYOUTS}.")
+        raise InputError(path, f"D is {_mat_value_text(D)}, not a struct array.", f"expected {LAYOUTS}.")
     missing = [f for f in MAT_FIELDS if f not in D.dtype.names]
     if missing:
         raise InputError(path, f"D lacks field(s) {missing} (has {list(D.dtype.names)}).",
@@ -337,10 +337,11 @@ def _numeric_column(frame: pd.DataFrame, name: str, path, allow_missing: bool) -
         bad |= blank
     bad |= np.isinf(values)
     if bad.any():
-        k = int(np.argmax(bad))
+        first = np.flatnonzero(bad)[:3]
+        shown = ", ".join(f"line {k + 2}: {cell_text(raw.iloc[k])}" for k in first)
         raise InputError(path, f"column {name!r}: {int(bad.sum())} value(s) missing or not finite numbers "
-                         f"(first on line {k + 2}: {cell_text(raw.iloc[k])}).",
-                         f"give every fixation a numeric {name}.")
+                         f"({shown}{', ...' if bad.sum() > len(first) else ''}).",
+                         f"give every fixation a numeric {name} (a number with '.' as the decimal point).")
     return values
 
 
@@ -386,8 +387,9 @@ def _load_csv(path: Path, columns: dict | None = None) -> tuple[pd.DataFrame, li
                          f"fix_index (x = column, y = row), or map your names with {COLUMNS_KEY} "
                          "(e.g. {scene: image}).")
     if frame["scene"].isna().any():
-        k = int(np.argmax(frame["scene"].isna().to_numpy()))
-        raise InputError(path, f"column 'scene' is empty on line {k + 2}.",
+        empty = np.flatnonzero(frame["scene"].isna().to_numpy())
+        lines = ", ".join(str(k + 2) for k in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise InputError(path, f"column 'scene' has {len(empty)} empty cell(s) (line(s) {lines}).",
                          "give every fixation the file stem of its scene image.")
     scene = _csv_scenes(frame["scene"], path)
     col = _numeric_column(frame, "x", path, allow_missing=False)
@@ -500,8 +502,10 @@ def check_fixations(fix: pd.DataFrame, scene: str, height: int, width: int, path
     col = fix["col"].to_numpy(dtype=np.float64)
     nonfinite = ~np.isfinite(row) | ~np.isfinite(col)
     if nonfinite.any():
+        k = int(np.argmax(nonfinite))
+        who = f"subject {fix['subject'].iloc[k]}, " if "subject" in fix.columns else ""
         raise InputError(path, f"scene {scene!r}: {int(nonfinite.sum())} fixation(s) without a finite "
-                         "position (NaN or infinite row/col).",
+                         f"position (NaN or infinite row/col; e.g. {who}row {_number(row[k])}, col {_number(col[k])}).",
                          "remove those fixations from the fixation file or give their positions.")
     r = matlab_round(row)
     c = matlab_round(col)
@@ -652,8 +656,10 @@ def select_numbers(fix: pd.DataFrame, numbers: dict, path=None, scene: str = "")
         where = f"the CSV column fix_index (or the column {COLUMNS_KEY}.fix_index names)"
     bad = ~np.isfinite(k) | (k != np.round(k))
     if bad.any():
+        first = k[bad][0]
+        shown = "none (an empty cell)" if np.isnan(first) else _number(first)
         raise InputError(path, f"scene {scene!r}: {int(bad.sum())} of {len(k)} fixation(s) have no whole fixation "
-                         f"number in {where}, but {NUMBERS_KEY} selects by number.",
+                         f"number in {where} (e.g. {shown}), but {NUMBERS_KEY} selects by number.",
                          f"give every fixation its number in {where}, or remove {NUMBERS_KEY}.")
     keep = np.ones(len(k), dtype=bool)
     if lo is not None:
@@ -667,6 +673,13 @@ def select_numbers(fix: pd.DataFrame, numbers: dict, path=None, scene: str = "")
     log.info("%s: scene %r: kept %d of %d fixations numbered %s (numbers in the file: %s; %s)",
              path, scene, int(keep.sum()), len(k), _span(lo, hi), span, NUMBERS_KEY)
     return fix[keep].reset_index(drop=True)
+
+
+def _number(v: float) -> str:
+    """A value for a message: NaN and infinities spelled out, never ``nan``."""
+    if np.isnan(v):
+        return "NaN"
+    return f"{v:g}" if np.isfinite(v) else ("Inf" if v > 0 else "-Inf")
 
 
 def _span(lo, hi) -> str:

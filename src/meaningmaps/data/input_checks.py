@@ -75,7 +75,7 @@ def check_scene_size(path, size, specs, image: bool = True) -> None:
     specs = [ScaleSpec(**s) for s in specs]
     toolkit = [s for s in specs if s.grid != "paper"]
     paper = [s for s in specs if s.grid == "paper"]
-    subject = f"is {w}x{h} px (WxH)" if image else f"is of a scene whose image is {w}x{h} px (WxH)"
+    subject = f"is {w}x{h} px (WxH)" if image else f"rates a scene whose image is {w}x{h} px (WxH)"
     fix = (f"replace {'it' if image else 'the image'} with the scene image as it was shown to the subjects (a "
            f"{w}x{h} image is no scene: a placeholder, a thumbnail or an export cut short?), or leave the scene out "
            "with dataset.scenes")
