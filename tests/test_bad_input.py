@@ -438,6 +438,14 @@ def matrix_rating_nan(root, cfg):
     return _error(human_ratings, mat, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
 
 
+def matrix_text_cell(root, cfg):
+    mat = root / "data" / "ratings" / "scene_01.mat"
+    cells = scipy.io.loadmat(mat)["rating_matrix"]
+    cells[3, 7, 1] = np.array(["4"])  # a rating typed as text
+    scipy.io.savemat(mat, {"rating_matrix": cells})
+    return _error(human_ratings, mat, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
 def fixations_a_folder(root, cfg):
     csv = _fixations_csv(root)
     csv.unlink()
@@ -557,6 +565,8 @@ CASES = [
          r"fixations\.mat: ", r"D\(1\)\.image\{2\} \(subject 7\) is an empty cell, not a text cell.*Fix: give"),
     Case("rating matrix NaN", matrix_rating_nan, "input check / human_ratings",
          r"scene_01\.mat: ", r"outside 1-6 or not whole numbers \(e\.g\. NaN \(not a number\)\)"),
+    Case("rating matrix text cell", matrix_text_cell, "input check / human_ratings: rating_matrix.load_rating_matrix",
+         r"scene_01\.mat: ", r"rating_matrix\(4,8,2\) holds the text '4', not ratings.*Fix: use the toolkit's"),
     Case("fixation file is a folder", fixations_a_folder, "start-up: fixations.load_fixations",
          r"fixations\.csv: ", r"is a folder, not a file, so it holds no fixations.*Fix: point dataset\.fixations"),
     Case("config names no data", config_names_no_data, "start-up: dataset.discover",
