@@ -366,6 +366,187 @@ def inspect_missing_folder(root, cfg):
 
     return _error(check_input_folder, root / "dta", "FOLDER", "give the folder the study's files are in.")
 
+# --------------------------------------------------------------------------- issue 21 §4: what the file holds
+
+
+def _fixations_csv(root) -> Path:
+    return root / "data" / "fixations.csv"
+
+
+def _set_fixation_scenes(root, names: dict) -> Path:
+    """Rename the fixation file's scenes (scene -> name as the file writes it)."""
+    csv = _fixations_csv(root)
+    frame = pd.read_csv(csv, dtype=str)
+    frame["scene"] = frame["scene"].map(lambda s: names.get(s, s))
+    frame.to_csv(csv, index=False)
+    return csv
+
+
+def _check_image_of(root, cfg, scene="scene_01"):
+    from meaningmaps.data.input_checks import check_image
+
+    path = root / "data" / "images" / _image_name(root, scene)
+    specs = [dict(vars(s)) for s in scale_specs(validate_config(cfg))]
+    return check_image, path, list(image_size(path)), specs
+
+
+def image_tiny(width, height):
+    def case(root, cfg):
+        path = root / "data" / "images" / "scene_01.jpg"
+        Image.new("RGB", (width, height), (90, 120, 30)).save(path)
+        check, path, size, specs = _check_image_of(root, cfg)
+        return _error(check, path, size, specs)
+    return case
+
+
+def ratings_of_tiny_scene(root, cfg):
+    from meaningmaps.data.input_checks import check_ratings
+
+    Image.new("RGB", (512, 2), (90, 120, 30)).save(root / "data" / "images" / "scene_01.jpg")
+    _, _, size, specs = _check_image_of(root, cfg)
+    return _error(check_ratings, root / "data" / "ratings" / "scene_01.mat", "scene_01", size, specs)
+
+
+def image_empty_file(root, cfg):
+    (root / "data" / "images" / "scene_01.jpg").write_bytes(b"")
+    return _error(discover, validate_config(cfg))
+
+
+def image_folder_named_like_image(root, cfg):
+    (root / "data" / "images" / "scene_03.jpg").mkdir()
+    return _error(discover, validate_config(cfg))
+
+
+def images_folder_empty(root, cfg):
+    for path in (root / "data" / "images").iterdir():
+        path.unlink()
+    (root / "data" / "images" / "README.txt").write_text("scenes to come\n")
+    return _error(discover, validate_config(cfg))
+
+
+def images_in_sub_folder(root, cfg):
+    folder = root / "data" / "images"
+    (folder / "stimuli").mkdir()
+    for path in list(folder.glob("scene_*")):
+        path.rename(folder / "stimuli" / path.name)
+    return _error(discover, validate_config(cfg))
+
+
+def image_in_sub_folder_of_images(root, cfg):
+    folder = root / "data" / "images"
+    (folder / "practice").mkdir()
+    (folder / "scene_02.png").rename(folder / "practice" / "scene_02.png")
+    cfg["dataset"]["maps"] = {}
+    cfg["dataset"]["ratings"] = None
+    return _error(discover, validate_config(cfg))
+
+
+def map_no_pixels(root, cfg):
+    path = root / "data" / "maps" / "salience" / "scene_01.npy"
+    np.save(path, np.zeros((0, 5)))
+    return _error(imported_map, path, (384, 512), source="salience", resize=True)
+
+
+def map_empty_file(root, cfg):
+    path = root / "data" / "maps" / "salience" / "scene_01.png"
+    path.write_bytes(b"")
+    return _error(imported_map, path, (384, 512), source="salience")
+
+
+def fixation_names_two_folders(root, cfg):
+    csv = _set_fixation_scenes(root, {"scene_01": "stimuli/scene_01.jpg", "scene_02": "stimuli/scene_02.jpg"})
+    lines = _csv_lines(csv)
+    lines[-1] = lines[-1].replace("stimuli/scene_02.jpg", "practice/scene_02.jpg")
+    csv.write_text("\n".join(lines) + "\n")
+    return _error(discover, validate_config(cfg))
+
+
+def fixation_names_not_the_images(root, cfg):
+    _set_fixation_scenes(root, {"scene_01": "img 1", "scene_02": "img 2"})
+    return _error(discover, validate_config(cfg))
+
+
+def fixations_semicolons(root, cfg):
+    csv = _fixations_csv(root)
+    frame = pd.read_csv(csv)
+    frame.to_csv(csv, sep=";", decimal=",", index=False)  # as a spreadsheet in a ',' decimal locale writes it
+    return _error(discover, validate_config(cfg))
+
+
+def fixations_tabs(root, cfg):
+    csv = _fixations_csv(root)
+    pd.read_csv(csv).to_csv(csv, sep="\t", index=False)
+    return _error(discover, validate_config(cfg))
+
+
+def ratings_csv_semicolons(root, cfg):
+    csv = _ratings_as_csv(root, cfg)["scene_01"]
+    pd.read_csv(csv).to_csv(csv, sep=";", index=False)
+    return _error(human_ratings, csv, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def fixations_empty_x(root, cfg):
+    csv = _fixations_csv(root)
+    lines = _csv_lines(csv)
+    cells = lines[4].split(",")
+    cells[1] = ""
+    lines[4] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    return _error(discover, validate_config(cfg))
+
+
+def fixations_empty_scene(root, cfg):
+    csv = _fixations_csv(root)
+    lines = _csv_lines(csv)
+    lines[2] = "," + lines[2].split(",", 1)[1]
+    csv.write_text("\n".join(lines) + "\n")
+    return _error(discover, validate_config(cfg))
+
+
+def fixations_mat_empty_image_cell(root, cfg):
+    from meaningmaps.data.fixations import load_fixations
+
+    dtype = [("sbj", object), ("image", object), ("loc", object), ("dur", object)]
+    D = np.empty((1, 1), dtype=dtype)
+    image = np.empty((2, 1), dtype=object)
+    image[0, 0], image[1, 0] = "scene_01.jpg", np.zeros((0, 0))
+    loc = np.empty((2, 1), dtype=object)
+    loc[0, 0], loc[1, 0] = np.array([[10.0, 20.0]]), np.array([[30.0, 40.0]])
+    dur = np.empty((2, 1), dtype=object)
+    dur[0, 0], dur[1, 0] = np.array([[200.0]]), np.array([[250.0]])
+    D[0, 0]["sbj"], D[0, 0]["image"], D[0, 0]["loc"], D[0, 0]["dur"] = np.array([[7]]), image, loc, dur
+    path = root / "data" / "fixations.mat"
+    scipy.io.savemat(path, {"D": D})
+    return _error(load_fixations, path)
+
+
+def matrix_rating_nan(root, cfg):
+    mat = root / "data" / "ratings" / "scene_01.mat"
+    cells = scipy.io.loadmat(mat)["rating_matrix"]
+    cells[0, 0, 0] = np.array([[np.nan]])
+    scipy.io.savemat(mat, {"rating_matrix": cells})
+    return _error(human_ratings, mat, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def matrix_text_cell(root, cfg):
+    mat = root / "data" / "ratings" / "scene_01.mat"
+    cells = scipy.io.loadmat(mat)["rating_matrix"]
+    cells[3, 7, 1] = np.array(["4"])  # a rating typed as text
+    scipy.io.savemat(mat, {"rating_matrix": cells})
+    return _error(human_ratings, mat, "scene_01", _grid(cfg, root / "data" / "images" / "scene_01.jpg"))
+
+
+def fixations_a_folder(root, cfg):
+    csv = _fixations_csv(root)
+    csv.unlink()
+    csv.mkdir()
+    return _error(discover, validate_config(cfg))
+
+
+def config_names_no_data(root, cfg):
+    cfg["dataset"].update(images=None, ratings=None, fixations=None, maps={})
+    return _error(discover, validate_config(cfg))
+
 
 @dataclass
 class Case:
@@ -396,7 +577,7 @@ CASES = [
     Case("ratings CSV k 9.5", csv_fractional_k, "input check / human_ratings",
          r"scene_01\.csv: ", r"whose k is not a whole patch number: line 9 \('9\.5'\)"),
     Case("ratings CSV empty rating", csv_empty_rating, "input check / human_ratings",
-         r"scene_01\.csv: ", r"whose rating is outside 1-6 or not a number: line 4 \(empty\)"),
+         r"scene_01\.csv: ", r"whose rating is outside 1-6 or not a number: line 4 \(an empty cell\)"),
     Case("rating matrix extra rating", matrix_extra_rating, "input check / human_ratings",
          r"scene_01\.mat: ", r"fits the fine grid with 3 ratings per patch except.*fine patch 11 \(1 rating too many\)"
                             r".*the file, not the grid settings"),
@@ -468,6 +649,59 @@ CASES = [
          r"fixations\.csv \(MAPS\): ", r"is a file, not a folder of maps"),
     Case("inspect: no such folder", inspect_missing_folder, "inspect, first: folders.check_input_folder",
          r"dta \(FOLDER\): ", r"does not exist\."),
+    # issue 21 §4: messages that say what the file holds (its size, names, separator, cells) and the fix
+    Case("image 512x2 (smaller than a patch)", image_tiny(512, 2), "input check: input_checks.check_scene_size",
+         r"scene_01\.jpg: ", r"is 512x2 px \(WxH\), smaller than a patch: the patches are fine 44 px and coarse "
+                             r"102 px across.*Fix: replace it with the scene image"),
+    Case("image 1x1 (smaller than a patch)", image_tiny(1, 1), "input check: input_checks.check_scene_size",
+         r"scene_01\.jpg: ", r"is 1x1 px \(WxH\), smaller than a patch.*Fix: replace it"),
+    Case("ratings of a 512x2 scene", ratings_of_tiny_scene, "input check: input_checks.check_ratings",
+         r"scene_01\.mat: ", r"rates a scene whose image is 512x2 px \(WxH\), smaller than a patch.*Fix: replace the image"),
+    Case("image file empty", image_empty_file, "start-up: images.image_size",
+         r"scene_01\.jpg: ", r"is empty \(0 bytes\), so it holds no scene image.*Fix: replace it"),
+    Case("folder named like an image", image_folder_named_like_image, "start-up: dataset.scan_folder",
+         r"images/scene_03\.jpg: ", r"is a folder named like a scene image file.*Fix: rename or move the folder"),
+    Case("images folder without images", images_folder_empty, "start-up: dataset.scan_folder",
+         r"data/images: ", r"holds no scene image files \(\.jpg, \.jpeg, \.png\) at its top level: it holds "
+                          r"README\.txt\..*Fix: put the study's scene image files"),
+    Case("images in a sub-folder", images_in_sub_folder, "start-up: dataset.scan_folder",
+         r"data/images: ", r"it holds stimuli/\. Its sub-folders hold 2 scene image file\(s\), e\.g\. "
+                          r"stimuli/scene_01\.jpg, stimuli/scene_02\.png.*Fix: set dataset\.images to \S+/images/stimuli"),
+    Case("one image in a sub-folder", image_in_sub_folder_of_images, "start-up: dataset.check_same_scenes",
+         r"fixations\.csv: ", r"has 1 scene\(s\) that images lacks: scene_02 \(practice/scene_02\.png is an image "
+                              r"in a sub-folder of dataset\.images, which is not searched"),
+    Case("map with no pixels", map_no_pixels, "input check / import_map: external_maps.load_map",
+         r"scene_01\.npy: ", r"map has shape 0 x 5: it has no pixels.*Fix: save the map"),
+    Case("map file empty", map_empty_file, "input check / import_map: external_maps.load_map",
+         r"scene_01\.png: ", r"is empty \(0 bytes\), so it holds no map.*Fix: replace it"),
+    Case("fixation scene names in two folders", fixation_names_two_folders, "start-up: fixations.check_scene_names",
+         r"fixations\.csv: ", r"'stimuli/scene_02\.jpg' \(line \d+\), 'practice/scene_02\.jpg' \(line \d+\) both "
+                              r"are scene 'scene_02'.*Fix: if they are one image"),
+    Case("fixation scene names not the images'", fixation_names_not_the_images, "start-up: dataset.check_same_scenes",
+         r"fixations\.csv: ", r"lacks 2 scene\(s\) that images has: scene_01, scene_02; .*include 2 that are not a "
+                              r"scene of the study: img 1, img 2\..*Fix: give its scenes the names"),
+    Case("fixation CSV with ';' and decimal commas", fixations_semicolons, "start-up: csv_format.refuse_other_separator",
+         r"fixations\.csv: ", r"separated by semicolons \(';'\), not commas: its header "
+                              r"'scene;x;y;duration;subject' .*first row is 'scene_01;303,66;.*Fix: save it as a "
+                              r"comma-separated CSV"),
+    Case("fixation CSV with tabs", fixations_tabs, "start-up: csv_format.refuse_other_separator",
+         r"fixations\.csv: ", r"separated by tabs, not commas: its header 'scene\\tx\\ty.*split at '\\t': scene, x, y"),
+    Case("ratings CSV with ';'", ratings_csv_semicolons, "input check / human_ratings",
+         r"scene_01\.csv: ", r"separated by semicolons.*split at ';': rater, scale, k, rating.*Fix: save it"),
+    Case("fixation CSV empty x cell", fixations_empty_x, "start-up: fixations.load_fixations",
+         r"fixations\.csv: ", r"column 'x': 1 value\(s\) missing or not finite numbers \(line 5: an empty cell\)"),
+    Case("fixation CSV empty scene cell", fixations_empty_scene, "start-up: fixations.load_fixations",
+         r"fixations\.csv: ", r"column 'scene' has 1 empty cell\(s\) \(line\(s\) 3\).*Fix: give every fixation"),
+    Case("fixation .mat empty image cell", fixations_mat_empty_image_cell, "start-up: fixations.load_fixations",
+         r"fixations\.mat: ", r"D\(1\)\.image\{2\} \(subject 7\) is an empty cell, not a text cell.*Fix: give"),
+    Case("rating matrix NaN", matrix_rating_nan, "input check / human_ratings",
+         r"scene_01\.mat: ", r"outside 1-6 or not whole numbers \(e\.g\. NaN \(not a number\)\)"),
+    Case("rating matrix text cell", matrix_text_cell, "input check / human_ratings: rating_matrix.load_rating_matrix",
+         r"scene_01\.mat: ", r"rating_matrix\(4,8,2\) holds the text '4', not ratings.*Fix: use the toolkit's"),
+    Case("fixation file is a folder", fixations_a_folder, "start-up: fixations.load_fixations",
+         r"fixations\.csv: ", r"is a folder, not a file, so it holds no fixations.*Fix: point dataset\.fixations"),
+    Case("config names no data", config_names_no_data, "start-up: dataset.discover",
+         r"dataset\.images", r"the config names no data.*Fix: set dataset\.images"),
 ]
 
 
@@ -763,3 +997,54 @@ def test_snakemake_plans_results_beside_the_data(demo, where):
     proc, out = _run(root, cfg, "-n")
     assert proc.returncode == 0, out[-3000:]
     assert "import_map" in out and "build_tiny_llava" in out
+
+# --------------------------------------------------------------------------- issue 21 §4 through Snakemake
+
+
+@pytest.mark.slow
+def test_snakemake_reads_folder_prefixed_scene_names_as_their_scenes(demo):
+    """PsychoPy writes the image path (stimuli/scene_01.jpg; on Windows stimuli\\scene_02.png): the run
+    reads each row as the scene of its file stem, every row on its own scene and none lost."""
+    root, cfg = demo
+    plain = pd.read_csv(_fixations_csv(root))
+    _set_fixation_scenes(root, {"scene_01": "stimuli/scene_01.jpg", "scene_02": "stimuli\\scene_02.png"})
+    targets = [str(root / "results" / "attention" / f"{s}.npy") for s in ("scene_01", "scene_02")]
+    proc, out = _run(root, cfg, *targets)
+    assert proc.returncode == 0, out[-3000:]
+    from meaningmaps.data.fixation_tables import scene_table
+
+    for scene in ("scene_01", "scene_02"):
+        got = scene_table(root / "results" / "fixations" / "scenes", scene)
+        want = plain[plain["scene"] == scene]
+        assert len(got) == len(want) > 0
+        assert np.array_equal(got["col"].to_numpy(float), want["x"].to_numpy(float))  # origin 1: as in the file
+        assert np.array_equal(got["row"].to_numpy(float), want["y"].to_numpy(float))
+        assert got["subject"].astype(str).tolist() == want["subject"].astype(str).tolist()
+        assert np.load(root / "results" / "attention" / f"{scene}.npy").sum() > 0
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_one_scene_named_from_two_folders_at_start_up(demo):
+    root, cfg = demo
+    fixation_names_two_folders(root, cfg)  # stimuli/scene_02.jpg and practice/scene_02.jpg
+    proc, out = _run(root, cfg, "-n")
+    assert proc.returncode != 0
+    assert re.search(r"fixations\.csv: names images in different folders that give one scene: "
+                     r"'stimuli/scene_02\.jpg' \(line \d+\), 'practice/scene_02\.jpg' \(line \d+\) both are scene "
+                     r"'scene_02'.*Fix: if they are one image", out, re.S), out[-3000:]
+
+
+@pytest.mark.slow
+def test_snakemake_stops_on_an_image_smaller_than_a_patch_in_the_input_check(demo):
+    """A 512 x 2 scene image (was an IndexError from the patch grid, a traceback in the input check):
+    the check names the image, its size and the patch diameters, and no scene's job starts."""
+    root, cfg = demo
+    Image.new("RGB", (512, 2), (90, 120, 30)).save(root / "data" / "images" / "scene_01.jpg")
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"scene_01\.jpg: is 512x2 px \(WxH\), smaller than a patch: the patches are fine 44 px and "
+                     r"coarse 102 px across.*Fix: replace it with the scene image", out, re.S), out[-3000:]
+    assert "scene_01.mat: rates a scene whose image is 512x2 px" in out
+    assert "IndexError" not in out
+    guarded = ["patches", "attention", "maps/human", "maps/salience", "fixations"]  # the jobs the check guards
+    assert not [f for f in guarded if (root / "results" / f).exists()], sorted((root / "results").iterdir())

@@ -68,7 +68,7 @@ def test_inspect_demo_study(study):
     assert kinds["two.mat"] == "array" and kinds["v73.mat"] == "array"
     details = {e.path.as_posix(): e.detail for e in insp.entries}
     assert details["v73.mat"] == "a 4x5 double"
-    assert kinds["old.mat"] == "mat" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
+    assert kinds["old.mat"] == "unreadable" and "has a MATLAB v7.3 header but cannot be read as HDF5" in details["old.mat"]
     assert insp.images.as_posix() == "images" and insp.ratings.as_posix() == "ratings"
     assert insp.fixations.as_posix() == "fixations.csv" and insp.fixation_columns == {}
     assert {n: f.as_posix() for n, f in insp.maps.items()} == {
@@ -256,3 +256,27 @@ def test_real_rating_matrices_give_the_toolkits_grid(smm_dir):
     fine, coarse = grid["fine"], grid["coarse"]
     assert (fine.diameter, coarse.diameter) == (87, 205)
     assert fine.n <= 300 <= fine.n_max and coarse.n <= 108 <= coarse.n_max
+
+
+def test_inspect_command_names_broken_images_as_unreadable(pristine, tmp_path):
+    """`meaningmaps inspect` on a folder with a truncated greyscale PNG and a text file named .jpg: both
+    listed as unreadable with why (not as greyscale scenes), and named in the dataset section's note."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "study"
+    shutil.copytree(pristine, root)
+    grey = root / "images" / "scene_02.png"
+    grey.write_bytes(grey.read_bytes()[:3000])
+    (root / "images" / "scene_01.jpg").write_text("not an image\n")
+    proc = subprocess.run([sys.executable, "-m", "meaningmaps", "inspect", str(root)], capture_output=True, text=True,
+                          timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "greyscale scenes of the images folder" not in out, out
+    assert re.search(r"unreadable or broken files \(not used for the suggestion\):\n  images/  2 files "
+                     r"\(\.jpg 1, \.png 1\)\n    scene_01\.jpg: not an image file \(no image format recognised\)\n"
+                     r"    scene_02\.png: not a readable image \(image file is truncated", out), out
+    assert re.search(r"# note: images: 2 file\(s\) in images/ cannot be read, so the workflow would refuse them: "
+                     r"images/scene_01\.jpg: not an image file.*images/scene_02\.png: not a readable image.*"
+                     r"replace them, or leave their scenes out with dataset\.scenes", out), out

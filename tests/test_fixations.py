@@ -407,3 +407,46 @@ def test_hh17_as_a_renamed_csv(hh17_file, tmp_path):
         b, _ = scene_fixations(csv, scene, 768, 1024, settings={"columns": columns, "origin": 1,
                                                                   "numbers": {"max": 4}})
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_like=False)
+
+
+# ----------------------------------------------------------------------------------------- scene names
+
+
+def test_folder_prefixes_are_removed_like_the_extension(tmp_path):
+    """stimuli/a.jpg (PsychoPy), stimuli\\b.png (Windows) and plain names: each row keeps its own scene,
+    in file order; the same folder with another extension is one scene, as before."""
+    csv = tmp_path / "fix.csv"
+    csv.write_text("scene,x,y\nstimuli/a.jpg,1,2\nC:\\exp\\stimuli\\b.png,3,4\n stimuli/a.JPG ,5,6\nc,7,8\n"
+                   "stimuli/a.png,9,10\n")
+    t = load_fixations(csv)
+    assert t["scene"].tolist() == ["a", "b", "a", "c", "a"]
+    assert t["col"].tolist() == [1, 3, 5, 7, 9] and t["row"].tolist() == [2, 4, 6, 8, 10]
+
+
+@pytest.mark.parametrize("names", [["set1/a.jpg", "set2/a.jpg"], ["a.jpg", "stimuli/a.jpg"],
+                                   ["stimuli/a.jpg", "Stimuli/a.jpg"]])
+def test_one_scene_from_two_folders_is_refused_naming_both(tmp_path, names):
+    csv = tmp_path / "fix.csv"
+    csv.write_text("scene,x,y\n" + "".join(f"{n},1,2\nb,3,4\n" for n in names))
+    with pytest.raises(InputError) as info:
+        load_fixations(csv)
+    message = str(info.value)
+    assert f"{names[0]!r} (line 2), {names[1]!r} (line 4) both are scene 'a'" in message, message
+    assert "Fix: if they are one image" in message
+
+
+def test_mat_image_names_lose_their_folder_and_clash_as_in_a_csv(tmp_path):
+    dtype = [("sbj", object), ("image", object), ("loc", object), ("dur", object)]
+    D = np.empty((1, 1), dtype=dtype)
+    D[0, 0]["sbj"] = np.array([[1]])
+    D[0, 0]["image"] = cell(["stim/a.jpg", "stim\\b.jpg"], (2, 1))
+    D[0, 0]["loc"] = cell([np.array([[10.0, 20.0]]), np.array([[30.0, 40.0]])], (2, 1))
+    D[0, 0]["dur"] = cell([np.array([[200.0]]), np.array([[250.0]])], (2, 1))
+    scipy.io.savemat(tmp_path / "hh.mat", {"D": D})
+    t = load_fixations(tmp_path / "hh.mat")
+    assert t["scene"].tolist() == ["a", "b"] and t["row"].tolist() == [10, 30]
+    D[0, 0]["image"] = cell(["stim/a.jpg", "practice/a.jpg"], (2, 1))
+    scipy.io.savemat(tmp_path / "hh.mat", {"D": D})
+    with pytest.raises(InputError, match=r"'stim/a\.jpg' \(D\(1\)\.image\{1\} \(subject 1\)\), 'practice/a\.jpg' "
+                                         r"\(D\(1\)\.image\{2\} \(subject 1\)\) both are scene 'a'"):
+        load_fixations(tmp_path / "hh.mat")

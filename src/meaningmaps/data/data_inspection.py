@@ -15,6 +15,11 @@ Heuristics: the folder with the most colour images is ``images``; a folder of gr
 ``rating_matrix`` variable (or CSVs with scale, k, rating) is ``ratings``; a .mat with a struct
 array ``D`` with fields sbj, image, loc, dur (Henderson & Hayes 2017) or a CSV with x/y columns is
 ``fixations``.
+
+A file that cannot be read as its suffix says (a truncated or empty image, a .mat or .npy that does
+not parse, a CSV separated by ';' or tabs) is listed as unreadable, with why, and is not used for
+a suggestion; unreadable files in the suggested folders are named in a note (the workflow would
+refuse them). Images are decoded in full, so a truncated one is found.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ..config import RESERVED_SOURCES
 from ..errors import InputError
+from .csv_format import OTHER_SEPARATORS, other_separator
+from .empty_files import not_a_data_file
 from .external_maps import GREY_MODES, IMAGE_MAP_SUFFIXES, MAT_NUMERIC, NEAR_GREY_CODES, RGB_MODES
 from .fixations import MAT_FIELDS
 from .images import IMAGE_SUFFIXES
@@ -78,8 +85,11 @@ KINDS = {
     "fixations": "fixation files",
     "mat": "other .mat files",
     "other image": "other images",
+    "unreadable": "unreadable or broken files (not used for the suggestion)",
     "other": "other files",
 }
+#: Unreadable files listed per folder (the count says how many there are in all).
+MAX_UNREADABLE = 10
 MAP_KINDS = ("grey image", "array")
 
 
@@ -168,17 +178,23 @@ def _types(counts: Counter) -> str:
 def _image_entry(path: Path, rel: Path) -> Entry:
     """An image: colour or greyscale by its mode, and for RGB by whether its channels are equal
     (as ``external_maps.load_map`` decides), so the pixels are decoded."""
+    why = not_a_data_file(path)
+    if why:
+        return Entry(rel, "unreadable", why.removeprefix("is "))
     try:
         with Image.open(path) as im:
             w, h = im.size
             mode = im.mode
+            im.load()  # the whole file decodes: a truncated image is unreadable, whatever its mode
             if mode in RGB_MODES:
                 rgb = np.asarray(im.convert("RGB"), dtype=np.int16)
                 spread = int(max(np.abs(rgb[..., 0] - rgb[..., 1]).max(), np.abs(rgb[..., 0] - rgb[..., 2]).max()))
             else:
                 spread = None
-    except (UnidentifiedImageError, OSError) as exc:
-        return Entry(rel, "other", f"unreadable image ({exc})")
+    except UnidentifiedImageError:
+        return Entry(rel, "unreadable", "not an image file (no image format recognised)")
+    except (OSError, SyntaxError, ValueError) as exc:
+        return Entry(rel, "unreadable", f"not a readable image ({exc})")
     detail = f"{w}x{h} {mode}"
     suffix = path.suffix.lower()
     if mode in GREY_MODES or spread == 0:
@@ -194,12 +210,15 @@ def _mat_entry(path: Path, rel: Path) -> Entry:
     """A .mat file's variables (whosmat); a struct's fields are read only to spot a fixation file."""
     from .mat_files import whosmat
 
+    why = not_a_data_file(path)
+    if why:
+        return Entry(rel, "unreadable", why.removeprefix("is "))
     try:
         variables = whosmat(path)  # v5 or v7.3
     except InputError as exc:  # a v7.3 header on a file that is not HDF5: listed, with what to do
-        return Entry(rel, "mat", f"unreadable: {exc.problem}" + (f" Fix: {exc.fix}" if exc.fix else ""))
+        return Entry(rel, "unreadable", f"unreadable: {exc.problem}" + (f" Fix: {exc.fix}" if exc.fix else ""))
     except Exception as exc:  # noqa: BLE001 -- any parse failure: reported, not raised
-        return Entry(rel, "other", f"unreadable .mat ({type(exc).__name__}: {exc})")
+        return Entry(rel, "unreadable", f"not a readable .mat file ({type(exc).__name__}: {exc})")
     listing = ", ".join(f"{n} {'x'.join(map(str, s))} {c}" for n, s, c in variables) or "no variables"
     names = {n for n, _, _ in variables}
     if "rating_matrix" in names:
@@ -236,14 +255,19 @@ def _array_entry(path: Path, rel: Path) -> Entry:
     """A .npy or .npz: shapes and dtypes from the headers (external_maps reads them the same way)."""
     from .external_maps import _npz_arrays
 
+    why = not_a_data_file(path)
+    if why:
+        return Entry(rel, "unreadable", why.removeprefix("is "))
     try:
         if path.suffix.lower() == ".npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
             found = {"": (tuple(arr.shape), str(arr.dtype))}
         else:
             found = _npz_arrays(path)
-    except (InputError, ValueError, OSError) as exc:
-        return Entry(rel, "other", f"unreadable array file ({exc})")
+    except InputError as exc:
+        return Entry(rel, "unreadable", f"not a readable array file ({exc.problem})")
+    except (ValueError, OSError, EOFError) as exc:
+        return Entry(rel, "unreadable", f"not a readable array file ({exc})")
     listing = ", ".join(f"{n + ' ' if n else ''}{'x'.join(map(str, s))} {d}" for n, (s, d) in found.items())
     two_d = [s for s, d in found.values() if len(s) == 2 and d != "object"]
     if len(found) == 1 and two_d:
@@ -257,10 +281,20 @@ def _csv_entry(path: Path, rel: Path) -> Entry:
     """A CSV's columns: per-patch ratings, fixations (x/y-like columns), or other."""
     import pandas as pd
 
+    why = not_a_data_file(path)
+    if why:
+        return Entry(rel, "unreadable", why.removeprefix("is "))
+    sep = other_separator(path)
+    if sep is not None:
+        from .csv_format import first_lines
+
+        names = ", ".join(c.strip() for c in first_lines(path, 1)[0].split(sep)[:8])
+        return Entry(rel, "unreadable", f"separated by {OTHER_SEPARATORS[sep]}, not commas (columns {names}): save it "
+                     "comma-separated, with '.' as the decimal point")
     try:
         head = pd.read_csv(path, nrows=20)
     except Exception as exc:  # noqa: BLE001 -- any parse failure: reported, not raised
-        return Entry(rel, "other", f"unreadable CSV ({type(exc).__name__}: {exc})")
+        return Entry(rel, "unreadable", f"not a readable CSV ({type(exc).__name__}: {exc})")
     names = [str(c) for c in head.columns]
     lower = {n.strip().lower(): n for n in names}
     listing = "columns " + ", ".join(names)
@@ -357,9 +391,31 @@ def _suggest(insp: Inspection) -> None:
         if several:
             insp.notes.append(f"maps.{name}: its files hold several arrays ({', '.join(several)}): write it as "
                               f"{{folder: ..., variable: <the one that is the map>}}")
+    _note_unreadable(insp)
     for folder in insp.folders("near-grey image"):
         insp.notes.append(f"maps: {folder.as_posix()}/ holds colour images with nearly equal channels (greyscale "
                           "maps saved as colour?): they are refused; export them as greyscale PNG/TIFF or .npy")
+
+
+def _note_unreadable(insp: Inspection) -> None:
+    """A note per suggested folder that holds unreadable files of its kind (the workflow refuses them),
+    and one for the rest: a few of them named, with why (format_inspection lists them all)."""
+    used = {"images": insp.images, "ratings": insp.ratings, **{f"maps.{n}": f for n, f in insp.maps.items()}}
+    for key, folder in used.items():
+        broken = [e for e in insp.folders("unreadable").get(folder, [])
+                  if not (key == "images" and e.path.suffix.lower() not in IMAGE_SUFFIXES)]
+        if broken:
+            insp.notes.append(f"{key}: {len(broken)} file(s) in {folder.as_posix()}/ cannot be read, so the workflow "
+                              f"would refuse them: {_listed(broken)}; replace them, or leave their scenes out with "
+                              "dataset.scenes")
+    rest = [e for e in insp.entries if e.kind == "unreadable" and e.path.parent not in used.values()]
+    if rest:
+        insp.notes.append(f"unreadable: {len(rest)} other file(s) cannot be read and were not used: {_listed(rest)}")
+
+
+def _listed(entries: list[Entry], n: int = 3) -> str:
+    shown = "; ".join(f"{e.path.as_posix()}: {e.detail}" for e in entries[:n])
+    return shown + (f"; and {len(entries) - n} more" if len(entries) > n else "")
 
 
 def _name_hint(folder: Path) -> int:
@@ -380,8 +436,10 @@ def _compare_fixation_scenes(insp: Inspection, stems: set[str]) -> None:
         return
     scenes = set(table["scene"].astype(str))
     if scenes != stems:
+        others = sorted(scenes - stems)
+        shown = f" (not among them: {', '.join(others[:5])}{' ...' if len(others) > 5 else ''})" if others else ""
         insp.notes.append(f"fixations: {len(scenes & stems)} of its {len(scenes)} scenes are among the "
-                          f"{len(stems)} scene images: list the scenes to use under dataset.scenes")
+                          f"{len(stems)} scene images{shown}: list the scenes to use under dataset.scenes")
 
 
 def _map_name(folder: Path, insp: Inspection) -> str:
@@ -416,15 +474,16 @@ def format_inspection(insp: Inspection) -> str:
             where = "./" if str(folder) == "." else f"{folder.as_posix()}/"
             types = _types(Counter(e.path.suffix.lower() or "(no suffix)" for e in found))
             extra = _sizes(found)
-            if folder == insp.images and kind != "scene image":
+            if folder == insp.images and kind in ("grey image", "near-grey image"):
                 extra.append("greyscale scenes of the images folder")
             elif kind in (*MAP_KINDS, "near-grey image") and stems:
                 extra.append(_stem_match({e.path.stem for e in found}, stems))
             lines.append(f"  {where}  {_files(len(found))} ({types}){_join(extra)}")
-            if kind in ("fixations", "mat", "rating matrix", "array", "near-grey image"):
-                lines += [f"    {e.path.name}: {e.detail}" for e in found[:3]]
-                if len(found) > 3:
-                    lines.append(f"    ... and {len(found) - 3} more")
+            if kind in ("fixations", "mat", "rating matrix", "array", "near-grey image", "unreadable"):
+                listed = MAX_UNREADABLE if kind == "unreadable" else 3
+                lines += [f"    {e.path.name}: {e.detail}" for e in found[:listed]]
+                if len(found) > listed:
+                    lines.append(f"    ... and {len(found) - listed} more")
     lines.append("\nsuggested dataset keys:")
     lines.append(f"  images: {_rel(insp.images)}")
     lines.append(f"  ratings: {_rel(insp.ratings)}")

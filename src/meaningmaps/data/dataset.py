@@ -12,6 +12,11 @@ The fixation file is read once here, with ``dataset.fixation_csv.columns`` appli
 coordinate origin is decided here for the whole file (``Study.fixation_settings``, which every rule
 that reads fixations passes to ``fixations.scene_fixations``).
 
+Every refusal names the folder or file, what it holds (a few of its names) and the fix: a folder
+with no scene files says which files it does hold, and names the scene files in its sub-folders
+(a scene folder is not searched below its top level: :func:`scan_folder`); a source that lacks
+scenes lists a few of the names it has beside them.
+
 A configured path that does not exist but lies inside a downloaded OSF project (a folder above it
 holds the download's ``manifest.json``) is refused with what the download holds, per folder
 (``data_inspection.describe_download``), and the config key to set.
@@ -73,16 +78,30 @@ def missing_path(path, what: str, key: str) -> InputError:
                       f"for the download is{section}")
 
 
+#: Names listed in a message (the count says how many there are in all).
+MAX_NAMES = 5
+
+
 def scan_folder(folder, suffixes, what: str, key: str | None = None) -> dict[str, Path]:
-    """Scene stem -> file for every file with one of ``suffixes`` (case-insensitive); ``key``: the
-    config key that names the folder, for the message when it does not exist."""
+    """Scene stem -> file for every file with one of ``suffixes`` (case-insensitive) in ``folder``
+    itself (not its sub-folders: one folder holds a source's scenes); ``key``: the config key that
+    names the folder, for the messages."""
     folder = Path(folder)
+    key = key or f"the dataset key for {what}"
     if not folder.is_dir():
-        raise missing_path(folder, f"{what} folder", key or f"the dataset key for {what}")
+        if folder.is_file():
+            raise InputError(folder, f"is a file, but {key} names the folder of the {what} files.",
+                             f"set {key} to the folder that holds them ({folder.parent}?).")
+        raise missing_path(folder, f"{what} folder", key)
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in suffixes:
             continue
+        if path.is_dir():
+            raise InputError(path, f"is a folder named like a {what} file; the {what} files of {key} lie in its "
+                             "top level, one per scene.",
+                             f"rename or move the folder out of {folder}; if it holds the {what} files, set {key} "
+                             f"to {path}.")
         stem = path.stem
         if not re.fullmatch(SCENE_PATTERN, stem):
             raise InputError(path, f"scene name {stem!r} has characters outside {SCENE_PATTERN}.",
@@ -92,8 +111,38 @@ def scan_folder(folder, suffixes, what: str, key: str | None = None) -> dict[str
                              "keep one file per scene.")
         found[stem] = path
     if not found:
-        raise InputError(folder, f"holds no {what} files ({', '.join(suffixes)}).")
+        raise empty_folder(folder, suffixes, what, key)
     return found
+
+
+def empty_folder(folder: Path, suffixes, what: str, key: str) -> InputError:
+    """The error for a scene folder without scene files at its top level: what it holds instead,
+    and the scene files in its sub-folders (a few, and how many)."""
+    top = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if not p.name.startswith("."))
+    below = sorted(p.relative_to(folder) for p in folder.rglob("*")
+                   if p.suffix.lower() in suffixes and len(p.relative_to(folder).parts) > 1
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file())
+    holds = (f"it holds {_some(top)}" if top else "it is empty")
+    problem = f"holds no {what} files ({', '.join(suffixes)}) at its top level: {holds}."
+    if below:
+        folders = sorted({p.parent.as_posix() for p in below})
+        problem += (f" Its sub-folders hold {len(below)} {what} file(s), e.g. "
+                    f"{', '.join(p.as_posix() for p in below[:MAX_NAMES])}; sub-folders are not searched.")
+        if len(folders) == 1:
+            fix = f"set {key} to {folder / folders[0]}."
+        else:
+            fix = (f"move the {what} files of the study into one folder and set {key} to it (they are in "
+                   f"{len(folders)} sub-folders: {_some(folders)}).")
+    else:
+        fix = f"put the study's {what} files (<scene>{'|'.join(suffixes)}) in it, or set {key} to the folder that holds them."
+    return InputError(folder, problem, fix)
+
+
+def _some(names) -> str:
+    """A few names and how many there are: ``a, b, c and 7 more``."""
+    names = [str(n) for n in names]
+    more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
+    return ", ".join(names[:MAX_NAMES]) + more
 
 
 def discover(config: dict) -> Study:
@@ -113,7 +162,7 @@ def discover(config: dict) -> Study:
     maps = {name: scan_folder(m["folder"], MAP_SUFFIXES, f"map ({name})", _map_key(name, ds))
             for name, m in map_settings.items()}
     fixations = Path(ds["fixations"]) if ds.get("fixations") else None
-    if fixations is not None and not fixations.is_file():
+    if fixations is not None and not fixations.exists():
         raise missing_path(fixations, "fixations file", "dataset.fixations")
     fix_table = None
     if fixations is not None:
@@ -127,7 +176,9 @@ def discover(config: dict) -> Study:
     if fix_table is not None:
         sources["fixations"] = set(fix_table["scene"].astype(str).unique())
     if not sources:
-        raise InputError(None, "the config names no data: set dataset.images, ratings, fixations or maps.")
+        raise InputError(None, "the config names no data: dataset.images, ratings, fixations and maps are all "
+                         "unset.", "set dataset.images (a folder of <scene>.jpg|png), and ratings, fixations or maps "
+                         "as the study has them; `meaningmaps inspect <folder>` suggests them for a data folder.")
 
     strict = True
     if ds.get("scenes"):
@@ -142,7 +193,10 @@ def discover(config: dict) -> Study:
     else:
         scenes, defining = sorted(set.union(*sources.values())), next(iter(sources))
     if not scenes:
-        raise InputError(None, f"no scene is common to {', '.join(sources)}.")
+        have = "; ".join(f"{name} has {len(sources[name])} (e.g. {_some(sorted(sources[name]))})" for name in sources)
+        raise InputError(None, f"no scene is common to {', '.join(sources)}: {have}.",
+                         "give the sources the same scene names (the image file stems), or list the scenes "
+                         "to use under dataset.scenes.")
     for scene in scenes:
         if not re.fullmatch(SCENE_PATTERN, scene):
             where = "dataset.scenes" if defining == "dataset.scenes" else fixations
@@ -165,13 +219,42 @@ def check_same_scenes(scenes, defining, sources, strict, ds) -> None:
         missing = sorted(want - have)
         if missing:
             raise InputError(_source_path(name, ds),
-                             f"lacks {len(missing)} scene(s) that {defining} has: {', '.join(missing[:10])}.",
-                             "add them, or list the scenes to use under dataset.scenes.")
+                             f"lacks {len(missing)} scene(s) that {defining} has: {', '.join(missing[:10])}"
+                             f"{' ...' if len(missing) > 10 else ''}; {_names_it_has(name, have, want)}.",
+                             "give its scenes the names of the scene images' file stems (a scene is its image's "
+                             "file stem), add the missing ones, or list the scenes to use under dataset.scenes.")
         extra = sorted(have - want)
         if strict and extra:
+            below = _images_below(ds, extra) if defining == "images" else ""
             raise InputError(_source_path(name, ds),
-                             f"has {len(extra)} scene(s) that {defining} lacks: {', '.join(extra[:10])}.",
+                             f"has {len(extra)} scene(s) that {defining} lacks: {', '.join(extra[:10])}"
+                             f"{' ...' if len(extra) > 10 else ''}{below}.",
                              "add them there too, or list the scenes to use under dataset.scenes.")
+
+
+def _images_below(ds: dict, scenes: list[str]) -> str:
+    """``; ... are images in sub-folders of dataset.images`` when some of ``scenes`` are (sub-folders are
+    not searched), else ''."""
+    folder = Path(ds["images"])
+    wanted = set(scenes)
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.stem in wanted and p.suffix.lower() in IMAGE_SUFFIXES and p.parent != folder and p.is_file())
+    if not found:
+        return ""
+    return (f" ({_some(found)} {'are images' if len(found) > 1 else 'is an image'} in a sub-folder of "
+            f"dataset.images, which is not searched: move {'them' if len(found) > 1 else 'it'} up into {folder})")
+
+
+def _names_it_has(name: str, have: set[str], want: set[str]) -> str:
+    """What a source that lacks scenes has instead: its other names first (a few), for the message."""
+    if not have:
+        return "it has no scenes at all" + (" (no fixation rows)" if name == "fixations" else "")
+    other = sorted(have - want)
+    read = " (as read: folder prefixes and image extensions removed)" if name == "fixations" else ""
+    if other:
+        return f"its {len(have)} scene name(s){read} include {len(other)} that {'are' if len(other) > 1 else 'is'} " \
+               f"not a scene of the study: {_some(other)}"
+    return f"it has {len(have)} scene(s){read}: {_some(sorted(have))}"
 
 
 def _map_key(name: str, ds: dict) -> str:

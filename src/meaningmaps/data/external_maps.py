@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InputError
+from .empty_files import not_a_data_file
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def map_size(path, variable: str | None = None, source: str = "<name>") -> tuple
     """(height, width) of a map file from its header (.npy, .npz and .mat headers, image headers),
     without reading the values; ``variable``/``source`` as for :func:`load_map`."""
     path = Path(path)
+    _refuse_no_data(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         shape = _load_npy(path, mmap_mode="r").shape
@@ -96,7 +98,22 @@ def map_size(path, variable: str | None = None, source: str = "<name>") -> tuple
             raise InputError(path, f"is not a readable image map ({exc}).", _IMAGE_FIX) from exc
     if len(shape) != 2:
         raise InputError(path, f"map has shape {_dims(shape)}; it must be 2-D (H x W).", _NPY_FIX)
+    _refuse_no_pixels(shape, path)
     return int(shape[0]), int(shape[1])
+
+
+def _refuse_no_data(path: Path) -> None:
+    """A folder named like a map, or an empty file, named for what it is."""
+    why = not_a_data_file(path)
+    if why:
+        raise InputError(path, f"{why}, so it holds no map.", "replace it with the scene's map (re-copy it if the copy "
+                         "was cut short), or remove it and leave its scene out with dataset.scenes.")
+
+
+def _refuse_no_pixels(shape, path) -> None:
+    """A 2-D map with no pixels (0 x W, H x 0): nothing to correlate, and no size to take."""
+    if 0 in tuple(shape):
+        raise InputError(path, f"map has shape {_dims(shape)}: it has no pixels.", _NPY_FIX)
 
 
 _NPY_FIX = "save the map as a 2-D numeric array: np.save(path, np.asarray(the_map, dtype=np.float32))."
@@ -265,6 +282,7 @@ def load_map(path, shape=None, check: bool = True, variable: str | None = None,
     ``variable``: the array of a .npz/.mat that is the map (``dataset.maps.<source>.variable``);
     ``source``: the dataset.maps name, for the config key in messages."""
     path = Path(path)
+    _refuse_no_data(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         arr = _load_npy(path)
@@ -275,6 +293,8 @@ def load_map(path, shape=None, check: bool = True, variable: str | None = None,
     else:
         arr = _load_image(path)
     arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim == 2:
+        _refuse_no_pixels(arr.shape, path)
     if check:
         check_map(arr, path, shape)
     elif arr.ndim != 2:

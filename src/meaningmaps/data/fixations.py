@@ -7,7 +7,7 @@ rest of the workflow never sees a layout:
 ========= ======= ================================================================================
 column    dtype   meaning
 ========= ======= ================================================================================
-scene     str     the scene's image file stem (``basketball_net`` for ``basketball_net.jpg``)
+scene     str     the scene's image file stem (``basketball_net`` for ``stimuli/basketball_net.jpg``)
 row       float   1-based pixel row (y), MATLAB convention: pixel r covers [r - 0.5, r + 0.5)
 col       float   1-based pixel column (x), same convention
 duration  float   fixation duration in ms; NaN where the source has none
@@ -29,8 +29,18 @@ Supported layouts (chosen by the file suffix):
     ``x`` is the column and ``y`` the row. Other header names are mapped to these with
     ``dataset.fixation_csv.columns`` (ours -> yours, e.g. ``{scene: image, x: gaze_x}``).
     ``scene`` is the image file stem (a trailing image extension such as ``.jpg`` is removed).
+    A comma-separated file with '.' decimals: one separated by ';', tabs or '|' is refused, naming
+    its separator (:mod:`meaningmaps.data.csv_format` says why it is not read as it is).
     Without a ``duration`` column durations are NaN (unknown); without ``subject`` every row has
     subject ``"unknown"``; without ``fix_index`` fixations have no number.
+
+Scene names (both layouts)
+    An image's name becomes its scene by its file stem: a folder prefix (``stimuli/scene_01.jpg``,
+    as PsychoPy writes the image path; ``/`` or ``\\``) and an image extension are removed. The
+    images of a study lie in one folder, so the stem names one image; two names with different
+    folders that give one stem (``set1/scene_01.jpg``, ``set2/scene_01.jpg``, or one with a folder and
+    one without) may be two images, and the file is refused naming both (:func:`check_scene_names`)
+    rather than any of their rows given to the wrong scene.
 
 Coordinate origin of a CSV (``dataset.fixation_csv.origin: 0 | 1``)
     1-based: the image's left edge is x = 0.5, its right edge x = W + 0.5 (pixel ``round(x)``, as
@@ -64,6 +74,7 @@ does all of it for one scene, as every map made from fixations uses them.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +82,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..matlab import matlab_round
+from .csv_format import cell_text, refuse_other_separator
+from .empty_files import not_a_data_file
 from .images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -108,13 +121,48 @@ def _empty_table() -> pd.DataFrame:
 
 
 def _image_stem(name: str) -> str:
-    """``basketball_net.jpg`` -> ``basketball_net``; names without an image suffix are kept."""
+    """``stimuli/basketball_net.jpg`` -> ``basketball_net``: a folder prefix (``/`` or ``\\``) and an
+    image extension are removed; other names are kept (a name ending in a separator names no file
+    and is kept, for the scene-name check to refuse)."""
     name = name.strip()
+    base = _FOLDER_SEPARATORS.split(name)[-1].strip()
+    name = base or name
     lower = name.lower()
     for suffix in NAME_SUFFIXES:
         if lower.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
+
+
+_FOLDER_SEPARATORS = re.compile(r"[/\\]")
+
+
+def _folder_of(name: str) -> str:
+    """The folder prefix of an image name (``stimuli`` for ``stimuli/a.jpg``, ``stimuli\\a.jpg``), '' for none."""
+    return "/".join(part.strip() for part in _FOLDER_SEPARATORS.split(name.strip())[:-1])
+
+
+def check_scene_names(names: dict, path, located) -> None:
+    """Refuse names with different folder prefixes that give one scene (module docstring): the rows of
+    such a scene might belong to two images. ``names``: {name as in the file: its scene}, in file
+    order; ``located(name)``: where the name first occurs (a line, a .mat cell), for the message."""
+    by_scene: dict[str, dict[str, str]] = {}
+    for name, scene in names.items():
+        by_scene.setdefault(scene, {}).setdefault(_folder_of(name), name)
+    clashes = {scene: list(folders.values()) for scene, folders in by_scene.items() if len(folders) > 1}
+    if not clashes:
+        return
+    scene, first = next(iter(clashes.items()))
+    shown = ", ".join(f"{name!r} ({located(name)})" for name in first[:3])
+    more = (f"; {len(clashes) - 1} more scene(s) too: {', '.join(repr(s) for s in list(clashes)[1:6])}"
+            if len(clashes) > 1 else "")
+    verb = "both are" if len(first) == 2 else "are all"
+    raise InputError(path, f"names images in different folders that give one scene: {shown} {verb} scene "
+                     f"{scene!r} (a scene is its image's file stem: the folder and the extension are removed), "
+                     f"so which image their rows belong to is not known{more}.",
+                     "if they are one image, write its name one way throughout the file; if they are different "
+                     "images, give them different file names (the image files and the file's rows), so that "
+                     "every scene has its own file stem.")
 
 
 # --------------------------------------------------------------------------------------- .mat
@@ -136,8 +184,21 @@ def _mat_string(value, path, what: str) -> str:
             return "".join(value.tolist())
     if isinstance(value, str):
         return value
-    raise InputError(path, f"{what} is not a text cell (got {type(value).__name__} "
-                     f"{getattr(value, 'shape', '')}).", f"expected {LAYOUTS}.")
+    raise InputError(path, f"{what} is {_mat_value_text(value)}, not a text cell (an image name).",
+                     f"give every cell its image's file name; expected {LAYOUTS}.")
+
+
+def _mat_value_text(value) -> str:
+    """What a .mat cell holds, for a message: an empty cell, a number, or its type and size."""
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return "an empty cell"
+        if value.dtype.kind in "iufb" and value.size == 1:
+            return f"the number {cell_text(value.reshape(-1)[0])}"
+        return f"a {' x '.join(map(str, value.shape))} {value.dtype.name} array"
+    if isinstance(value, (int, float, np.number)):
+        return f"the number {cell_text(value)}"
+    return f"a {type(value).__name__}"
 
 
 def _mat_subject(value, path, index: int) -> str:
@@ -149,7 +210,8 @@ def _mat_subject(value, path, index: int) -> str:
         return str(int(value))
     if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype.kind == "U"):
         return _mat_string(value, path, f"D({index + 1}).sbj")
-    raise InputError(path, f"D({index + 1}).sbj is not a single participant id.", f"expected {LAYOUTS}.")
+    raise InputError(path, f"D({index + 1}).sbj is {_mat_value_text(value)}, not a single participant id.",
+                     f"give every participant one id (a number or a text); expected {LAYOUTS}.")
 
 
 def _mat_cells(value) -> list:
@@ -202,7 +264,7 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise InputError(path, f"no variable D in this .mat file (found {found}).", f"expected {LAYOUTS}.")
     D = mat["D"]
     if not isinstance(D, np.ndarray) or D.dtype.names is None:
-        raise InputError(path, "D is not a struct array.", f"expected {LAYOUTS}.")
+        raise InputError(path, f"D is {_mat_value_text(D)}, not a struct array.", f"expected {LAYOUTS}.")
     missing = [f for f in MAT_FIELDS if f not in D.dtype.names]
     if missing:
         raise InputError(path, f"D lacks field(s) {missing} (has {list(D.dtype.names)}).",
@@ -211,6 +273,7 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
     has_numbers = "fixN" in D.dtype.names
     scenes, rows, cols, durs, subjects, numbers = [], [], [], [], [], []
     declared: list[str] = []
+    names: dict[str, str] = {}  # each image name as written -> the cell it first occurs in
     for i, s in enumerate(D.reshape(-1)):
         subject = _mat_subject(s["sbj"], path, i)
         images = _mat_cells(s["image"])
@@ -225,7 +288,9 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
             def where(field, i=i, j=j, subject=subject):
                 return f"D({i + 1}).{field}{{{j + 1}}} (subject {subject})"
 
-            scene = _image_stem(_mat_string(image, path, where("image")))
+            name = _mat_string(image, path, where("image"))
+            scene = _image_stem(name)
+            names.setdefault(name.strip(), where("image"))
             if scene not in declared:
                 declared.append(scene)
             xy = _mat_locations(loc, path, where("loc"))
@@ -246,6 +311,7 @@ def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
             cols.append(xy[:, 1])
             durs.append(d)
             numbers.append(k)
+    check_scene_names({name: _image_stem(name) for name in names}, path, names.get)
     if not scenes:
         return _empty_table(), declared
     table = pd.DataFrame({
@@ -271,10 +337,11 @@ def _numeric_column(frame: pd.DataFrame, name: str, path, allow_missing: bool) -
         bad |= blank
     bad |= np.isinf(values)
     if bad.any():
-        k = int(np.argmax(bad))
+        first = np.flatnonzero(bad)[:3]
+        shown = ", ".join(f"line {k + 2}: {cell_text(raw.iloc[k])}" for k in first)
         raise InputError(path, f"column {name!r}: {int(bad.sum())} value(s) missing or not finite numbers "
-                         f"(first on line {k + 2}: {raw.iloc[k]!r}).",
-                         f"give every fixation a numeric {name}.")
+                         f"({shown}{', ...' if bad.sum() > len(first) else ''}).",
+                         f"give every fixation a numeric {name} (a number with '.' as the decimal point).")
     return values
 
 
@@ -306,6 +373,7 @@ def _rename_columns(frame: pd.DataFrame, columns: dict, path) -> pd.DataFrame:
 
 
 def _load_csv(path: Path, columns: dict | None = None) -> tuple[pd.DataFrame, list[str]]:
+    refuse_other_separator(path, "columns scene, x, y[, duration][, subject][, fix_index]")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except Exception as e:  # noqa: BLE001 -- any parse failure is a bad input file
@@ -319,17 +387,20 @@ def _load_csv(path: Path, columns: dict | None = None) -> tuple[pd.DataFrame, li
                          f"fix_index (x = column, y = row), or map your names with {COLUMNS_KEY} "
                          "(e.g. {scene: image}).")
     if frame["scene"].isna().any():
-        k = int(np.argmax(frame["scene"].isna().to_numpy()))
-        raise InputError(path, f"column 'scene' is empty on line {k + 2}.",
+        empty = np.flatnonzero(frame["scene"].isna().to_numpy())
+        lines = ", ".join(str(k + 2) for k in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise InputError(path, f"column 'scene' has {len(empty)} empty cell(s) (line(s) {lines}).",
                          "give every fixation the file stem of its scene image.")
-    scene = frame["scene"].map(_image_stem)
+    scene = _csv_scenes(frame["scene"], path)
     col = _numeric_column(frame, "x", path, allow_missing=False)
     row = _numeric_column(frame, "y", path, allow_missing=False)
     if "duration" in frame.columns:
         duration = _numeric_column(frame, "duration", path, allow_missing=True)
         if (duration < 0).any():
             k = int(np.argmax(duration < 0))
-            raise InputError(path, f"negative duration on line {k + 2}.", "durations are in ms, >= 0.")
+            raise InputError(path, f"{int((duration < 0).sum())} negative duration(s) (first on line {k + 2}: "
+                             f"{cell_text(duration[k])}).", "durations are in ms, >= 0: check the duration column "
+                             f"(or the column {COLUMNS_KEY}.duration names).")
     else:
         duration = np.full(len(frame), np.nan)
     if "subject" in frame.columns:
@@ -352,6 +423,18 @@ def _load_csv(path: Path, columns: dict | None = None) -> tuple[pd.DataFrame, li
     return (table if len(table) else _empty_table()), declared
 
 
+def _csv_scenes(names: pd.Series, path) -> pd.Series:
+    """The scene of every row (:func:`_image_stem` of each distinct name, once), names that give one
+    scene from different folders refused (:func:`check_scene_names`)."""
+    stems = {name: _image_stem(name) for name in pd.unique(names)}
+
+    def located(name):  # only for the message: where the name first occurs
+        return f"line {int(np.argmax((names.str.strip() == name).to_numpy())) + 2}"
+
+    check_scene_names({name.strip(): stem for name, stem in stems.items()}, path, located)
+    return names.map(stems)
+
+
 # --------------------------------------------------------------------------------------- API
 
 
@@ -369,8 +452,12 @@ def load_fixations(path, scene_names=None, *, columns: dict | None = None) -> pd
     if suffix not in (".mat", ".csv"):
         raise InputError(path, f"unsupported fixation file type {path.suffix or '(no suffix)'!r}.",
                          f"give {LAYOUTS}.")
-    if not path.is_file():
+    if not path.exists():
         raise InputError(path, "fixation file not found.", f"check the path; expected {LAYOUTS}.")
+    empty = not_a_data_file(path)
+    if empty:
+        raise InputError(path, f"{empty}, so it holds no fixations.",
+                         f"point dataset.fixations at the fixation file; expected {LAYOUTS}.")
     if suffix == ".mat" and columns:
         raise InputError(path, f"{COLUMNS_KEY} is set, but this is a .mat file (its fields are fixed).",
                          f"remove {COLUMNS_KEY}; it applies to a fixation CSV.")
@@ -415,8 +502,10 @@ def check_fixations(fix: pd.DataFrame, scene: str, height: int, width: int, path
     col = fix["col"].to_numpy(dtype=np.float64)
     nonfinite = ~np.isfinite(row) | ~np.isfinite(col)
     if nonfinite.any():
+        k = int(np.argmax(nonfinite))
+        who = f"subject {fix['subject'].iloc[k]}, " if "subject" in fix.columns else ""
         raise InputError(path, f"scene {scene!r}: {int(nonfinite.sum())} fixation(s) without a finite "
-                         "position (NaN or infinite row/col).",
+                         f"position (NaN or infinite row/col; e.g. {who}row {_number(row[k])}, col {_number(col[k])}).",
                          "remove those fixations from the fixation file or give their positions.")
     r = matlab_round(row)
     c = matlab_round(col)
@@ -507,7 +596,8 @@ def resolve_origin(fix: pd.DataFrame, sizes: dict, path, configured: int | None 
     where an off-image value is expected and proves nothing (see the module docstring)."""
     if configured is not None:
         if configured not in (0, 1):
-            raise InputError(None, f"{ORIGIN_KEY} must be 0 or 1, got {configured!r}.")
+            raise InputError(None, f"{ORIGIN_KEY} must be 0 or 1, got {configured!r}.",
+                             f"set {ORIGIN_KEY}: 0 (pixel centres 0..W-1, most eye trackers) or 1 (1..W, MATLAB).")
         return int(configured), f"{ORIGIN_KEY}: {configured}"
     fix = fix[fix["scene"].isin(set(sizes))]
     names = sorted(sizes)
@@ -566,8 +656,10 @@ def select_numbers(fix: pd.DataFrame, numbers: dict, path=None, scene: str = "")
         where = f"the CSV column fix_index (or the column {COLUMNS_KEY}.fix_index names)"
     bad = ~np.isfinite(k) | (k != np.round(k))
     if bad.any():
+        first = k[bad][0]
+        shown = "none (an empty cell)" if np.isnan(first) else _number(first)
         raise InputError(path, f"scene {scene!r}: {int(bad.sum())} of {len(k)} fixation(s) have no whole fixation "
-                         f"number in {where}, but {NUMBERS_KEY} selects by number.",
+                         f"number in {where} (e.g. {shown}), but {NUMBERS_KEY} selects by number.",
                          f"give every fixation its number in {where}, or remove {NUMBERS_KEY}.")
     keep = np.ones(len(k), dtype=bool)
     if lo is not None:
@@ -581,6 +673,13 @@ def select_numbers(fix: pd.DataFrame, numbers: dict, path=None, scene: str = "")
     log.info("%s: scene %r: kept %d of %d fixations numbered %s (numbers in the file: %s; %s)",
              path, scene, int(keep.sum()), len(k), _span(lo, hi), span, NUMBERS_KEY)
     return fix[keep].reset_index(drop=True)
+
+
+def _number(v: float) -> str:
+    """A value for a message: NaN and infinities spelled out, never ``nan``."""
+    if np.isnan(v):
+        return "NaN"
+    return f"{v:g}" if np.isfinite(v) else ("Inf" if v > 0 else "-Inf")
 
 
 def _span(lo, hi) -> str:

@@ -8,7 +8,9 @@ coarse), ``k`` (the 1-based patch number of the toolkit grid) and ``rating`` (1-
 ``rater`` and ``scene`` columns, and any others, are kept. It is held to what a rating matrix
 holds: every patch of both scales rated, the same number of ratings for every patch of a scale
 (the map pools all ratings, so a patch rated twice as often weighs twice as much), and with a
-``rater`` column no rater rating a patch twice. Errors name the file's line numbers.
+``rater`` column no rater rating a patch twice. Errors name the file's line numbers and show the
+cells (an empty one as "an empty cell"). Comma-separated, '.' decimals: a file separated by ';',
+tabs or '|' is refused, naming its separator (:mod:`meaningmaps.data.csv_format`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pandas as pd
 from ..errors import InputError
 from ..maps.meaning_map import check_ratings_frame
 from ..maps.patch_grid import PatchGrid
+from .csv_format import cell_text, refuse_other_separator
+from .empty_files import not_a_data_file
 from .rating_matrix import RatingLayer, assign_scales, load_rating_matrix, ratings_frame, recover_patch_ratings
 
 CSV_COLUMNS = ("scale", "k", "rating")
@@ -35,6 +39,11 @@ def human_ratings(path, scene: str, grid: PatchGrid) -> pd.DataFrame:
     """Long table scene, scale, k, rating (+ a CSV's other columns) for every individual rating of
     every patch, sorted by scale and k."""
     path = Path(path)
+    why = not_a_data_file(path)
+    if why:
+        raise InputError(path, f"{why}, so it holds no ratings.", "replace it with the scene's rating matrix (.mat) or "
+                         "ratings CSV (re-copy it if the copy was cut short), or leave the scene out with "
+                         "dataset.scenes.")
     if path.suffix.lower() == ".mat":
         by_scale = assign_scales(load_rating_matrix(path), grid, path)
         frame = ratings_from_layers(by_scale, scene, grid, path)
@@ -61,6 +70,7 @@ def read_ratings_csv(path, scene: str, grid: PatchGrid) -> pd.DataFrame:
 def _read_text_table(path: Path) -> pd.DataFrame:
     """Every cell as text ('' when empty), blank lines dropped, and a ``line`` column: the row's line
     number in the file (the header is line 1)."""
+    refuse_other_separator(path, "columns scale, k, rating[, rater]")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except Exception as exc:  # pandas raises several types for unreadable files
@@ -174,9 +184,8 @@ def _lines(lines) -> str:
 
 
 def _shown(value) -> str:
-    """A cell as a message shows it: 'empty' for an empty cell, else quoted."""
-    value = str(value)
-    return "empty" if not value.strip() else repr(value)
+    """A cell as a message shows it: "an empty cell" for an empty cell, else quoted."""
+    return cell_text(str(value))
 
 
 def ratings_from_layers(by_scale: dict[str, RatingLayer], scene: str, grid: PatchGrid, path=None) -> pd.DataFrame:

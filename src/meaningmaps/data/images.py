@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InputError
+from .empty_files import not_a_data_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 PLAIN_MODES = ("1", "L", "P", "RGB", "RGBX", "YCbCr")
@@ -48,6 +49,7 @@ def image_size(path) -> tuple[int, int]:
     """(height, width) from the file header, without decoding the pixels. Also refuses, at once, a
     mode or an EXIF orientation :func:`load_rgb` would refuse (when the header shows it)."""
     path = Path(path)
+    _refuse_no_data(path)
     try:
         with Image.open(path) as im:
             check_mode(im, path)
@@ -64,6 +66,7 @@ def load_rgb(path) -> np.ndarray:
     """Decode the whole image (a truncated file fails here) and return it as RGB uint8, the pixels
     a viewer shows (module docstring: 16-bit, alpha, palette; CMYK and EXIF rotation refused)."""
     path = Path(path)
+    _refuse_no_data(path)
     try:
         with Image.open(path) as im:
             check_mode(im, path)
@@ -73,6 +76,15 @@ def load_rgb(path) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InputError(path, f"cannot be decoded as an image, it may be truncated or not an image ({exc}).",
                          "re-copy or re-export the scene image.") from exc
+
+
+def _refuse_no_data(path: Path) -> None:
+    """A folder named like an image, or an empty file, named for what it is (not a decoder's complaint)."""
+    why = not_a_data_file(path)
+    if why:
+        raise InputError(path, f"{why}, so it holds no scene image.",
+                         "replace it with the scene's JPEG or PNG image as shown to the subjects (re-copy it if the "
+                         "copy was cut short), or remove it and its scene from the study.")
 
 
 def check_mode(im: Image.Image, path) -> None:

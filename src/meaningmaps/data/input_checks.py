@@ -18,6 +18,8 @@ kind       the job it guards (script)                   what it calls
 image      patches (scripts/patches.py)                 ``images.load_rgb``, then the grid
                                                         coverage test of
                                                         ``patch_files.write_scene_patches``
+                                                        (a scene smaller than a patch:
+                                                        :func:`check_scene_size`)
 ratings    human_ratings (scripts/human_ratings.py)     ``human_ratings.human_ratings``
 map        import_map (scripts/import_map.py)           ``external_maps.imported_map``
 fixations  attention (scripts/attention.py)             ``fixations.scene_fixations``
@@ -31,7 +33,7 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from ..maps.patch_grid import PatchGrid, ScaleSpec
+from ..maps.patch_grid import PatchGrid, ScaleSpec, paper_radius, paper_step
 from .external_maps import imported_map
 from .fixations import fixations_by_scene, scene_fixations, select_scene_fixations
 from .human_ratings import human_ratings
@@ -55,6 +57,7 @@ def check_image(path, size, specs) -> None:
     if (h, w) != tuple(size):
         raise InputError(path, f"decodes to {w}x{h} (WxH) but its header says {size[1]}x{size[0]}.",
                          "re-export the scene image.")
+    check_scene_size(path, size, specs)
     grid = _grid(size, specs)
     for spec in grid.specs.values():
         if (grid.coverage(spec.name) == 0).any():
@@ -63,8 +66,38 @@ def check_image(path, size, specs) -> None:
                              f"raise patches.{spec.name}.n or its diameter.")
 
 
+def check_scene_size(path, size, specs, image: bool = True) -> None:
+    """Refuse a scene smaller than a patch (a side below the smallest patch diameter; for the paper's
+    grid, one whose patches would have no radius or step): a 1- or 2-pixel image is no scene (a
+    placeholder, a thumbnail), and its grid cannot be laid. ``path``: the file named, the image
+    (``image``) or another file of the scene (its ratings)."""
+    h, w = (int(v) for v in size)
+    specs = [ScaleSpec(**s) for s in specs]
+    toolkit = [s for s in specs if s.grid != "paper"]
+    paper = [s for s in specs if s.grid == "paper"]
+    subject = f"is {w}x{h} px (WxH)" if image else f"rates a scene whose image is {w}x{h} px (WxH)"
+    fix = (f"replace {'it' if image else 'the image'} with the scene image as it was shown to the subjects (a "
+           f"{w}x{h} image is no scene: a placeholder, a thumbnail or an export cut short?), or leave the scene out "
+           "with dataset.scenes")
+    if toolkit and min(h, w) < min(s.diameter for s in toolkit):
+        sizes = " and ".join(f"{s.name} {s.diameter:g} px" for s in toolkit)
+        small = (f"; if the study's scenes really are this small, set the patch diameters to at most {min(h, w)} px"
+                 if min(h, w) >= 3 else "")
+        raise InputError(path, f"{subject}, smaller than a patch: the patches are {sizes} across "
+                         "(patches.<scale>.diameter_px, or diameter_deg x pixels_per_degree), so the scene cannot be "
+                         f"cut into patches.", f"{fix}{small}.")
+    for s in paper:
+        radius = paper_radius(s.degrees, h, w)
+        if paper_step(radius) < 1:
+            raise InputError(path, f"{subject}, too small for the paper's {s.name} patches ({s.degrees:g} degrees: "
+                             f"radius int({s.degrees:g} / 90 x {min(h, w)}) = {radius} px, step "
+                             f"{paper_step(radius)} px).", f"{fix}; or use patches.grid: toolkit.")
+
+
 def check_ratings(path, scene: str, size, specs) -> None:
-    """Rule human_ratings' checks: the whole recovery (rating matrix) or CSV check, on the grid."""
+    """Rule human_ratings' checks: the whole recovery (rating matrix) or CSV check, on the grid (of a
+    scene large enough for one: :func:`check_scene_size`)."""
+    check_scene_size(path, size, specs, image=False)
     human_ratings(path, scene, _grid(size, specs))
 
 

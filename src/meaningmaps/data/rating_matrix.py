@@ -71,16 +71,56 @@ def load_rating_matrix(path) -> list[RatingLayer]:
     for layer in range(2):
         flat = cells[:, :, layer].ravel()
         lengths = np.fromiter((c.size for c in flat), dtype=np.int64, count=flat.size)
-        values = (np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in flat])
-                  if lengths.sum() else np.zeros(0))
+        values = _layer_values(flat, path, layer, cells.shape) if lengths.sum() else np.zeros(0)
         layers.append(RatingLayer(lengths.reshape(cells.shape[:2]), values))
     for layer in layers:
         bad = ~np.isin(layer.values, LIKERT)  # the toolkit's build_meaning_map asserts the same
         if bad.any():
+            values = np.unique(layer.values[bad])  # sorted, NaN last and once
+            shown = ", ".join(_value_text(v) for v in values[:5]) + (" ..." if values.size > 5 else "")
             raise InputError(path, f"holds {int(bad.sum())} rating(s) outside 1-6 or not whole numbers "
-                             f"(e.g. {float(layer.values[bad][0]):g}).",
+                             f"(e.g. {shown}).",
                              "ratings must be on the toolkit's six-point Likert scale: 1, 2, 3, 4, 5 or 6.")
     return layers
+
+
+def _layer_values(flat, path, layer: int, shape) -> np.ndarray:
+    """Every cell's ratings of one layer, concatenated as float64. A cell that is not numbers (text,
+    which numpy would read "4" as 4 and MATLAB as the character code 52; a nested cell; complex
+    values) is found and refused by :func:`_cell_values`."""
+    if {getattr(c, "dtype", _OBJECT).kind for c in flat} <= _NUMERIC_KINDS:
+        return np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in flat])
+    return np.concatenate([_cell_values(c, path, i, layer, shape) for i, c in enumerate(flat)])
+
+
+_OBJECT = np.dtype(object)
+_NUMERIC_KINDS = set("iufb")
+
+
+def _cell_values(cell, path, index: int, layer: int, shape) -> np.ndarray:
+    """One cell's ratings as float64; a cell of text, cells or complex numbers is refused, naming it
+    (1-based, as MATLAB indexes it) and what it holds."""
+    a = np.asarray(cell)
+    if a.dtype.kind in _NUMERIC_KINDS:
+        return a.astype(np.float64).ravel()
+    row, col = np.unravel_index(index, shape[:2])
+    if a.dtype.kind in "US":
+        held = f"the text {''.join(map(str, a.ravel().tolist()))[:40]!r}"
+    elif a.dtype.kind == "c":
+        held = f"complex numbers (e.g. {a.ravel()[0]})"
+    elif a.dtype.kind == "O":
+        held = "a cell array (a cell inside the cell)"
+    else:
+        held = f"values of type {a.dtype.name}"
+    raise InputError(path, f"rating_matrix({row + 1},{col + 1},{layer + 1}) holds {held}, not ratings (numbers 1-6).",
+                     "use the toolkit's rating matrix: every cell a row of numeric ratings (1-6), or empty.")
+
+
+def _value_text(v: float) -> str:
+    """A rating as a message shows it: NaN and infinities spelled out (never ``nan``)."""
+    if np.isnan(v):
+        return "NaN (not a number)"
+    return f"{v:g}" if np.isfinite(v) else ("Inf" if v > 0 else "-Inf")
 
 
 def assign_scales(layers: list[RatingLayer], grid: PatchGrid, path=None) -> dict[str, RatingLayer]:

@@ -86,6 +86,10 @@ def grid_centres(height: int, width: int, n: int) -> tuple[np.ndarray, np.ndarra
         raise ValueError(f"N={n} patches is too many for a {width}x{height} scene (spacing < 1 px)")
     rows = np.arange(px, height + 1, px, dtype=np.float64)
     cols = np.arange(px, width + 1, px, dtype=np.float64)
+    if not rows.size or not cols.size:
+        side = "height" if not rows.size else "width"
+        raise ValueError(f"N={n} patches are too few for a {width}x{height} scene: their spacing, {px} px, is more "
+                         f"than its {side}, so no {'row' if side == 'height' else 'column'} of patches fits")
     y_off = px - ((height - rows[-1]) + px) / 2.0
     x_off = px - ((width - cols[-1]) + px) / 2.0
     return matlab_round(rows - y_off).astype(int), matlab_round(cols - x_off).astype(int), px
@@ -144,8 +148,10 @@ def make_patches(height: int, width: int, spec: ScaleSpec) -> list[Patch]:
     try:
         cys, cxs, _ = grid_centres(height, width, spec.n)
     except ValueError as exc:
+        more = "too few" in str(exc)
         raise InputError(f"patches.{spec.name}.n", f"{exc}.",
-                         f"lower patches.{spec.name}.n (the toolkit uses 300 fine and 108 coarse patches).") from exc
+                         f"{'raise' if more else 'lower'} patches.{spec.name}.n (the toolkit uses 300 fine and 108 "
+                         "coarse patches), or check the scene's size.") from exc
     radius = spec.diameter / 2.0
     patches = []
     k = 0
