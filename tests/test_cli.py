@@ -29,7 +29,7 @@ def test_map_refuses_a_missing_model_before_loading_anything(tmp_path):
     image = tmp_path / "a.jpg"
     from PIL import Image
 
-    Image.new("RGB", (64, 48)).save(image)
+    Image.new("RGB", (1024, 768)).save(image)  # a valid scene: the model is what is missing
     proc = run("map", "--model", tmp_path / "nope", image, "--out", tmp_path / "out")
     assert proc.returncode == 2
     assert f"{tmp_path / 'nope'}: (the trained model) does not exist." in proc.stderr and "Fix:" in proc.stderr
@@ -41,7 +41,7 @@ def test_map_refuses_a_folder_that_holds_no_model(tmp_path):
     (tmp_path / "m" / "notes.txt").write_text("x")
     from PIL import Image
 
-    Image.new("RGB", (64, 48)).save(tmp_path / "a.jpg")
+    Image.new("RGB", (1024, 768)).save(tmp_path / "a.jpg")
     proc = run("map", "--model", tmp_path / "m", tmp_path / "a.jpg", "--out", tmp_path / "out")
     assert proc.returncode == 2 and "holds neither a LoRA adapter" in proc.stderr
 
