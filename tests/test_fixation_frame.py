@@ -265,3 +265,11 @@ def test_input_check_and_kl_divergence_refuse_the_same_maps(tmp_path, low):
     else:
         imported_map(tmp_path / "m.npy", (30, 40), source="s")
         kl_divergence(m, ref)
+
+
+def test_cli_score_keeps_the_dropped_share_of_its_configfile():
+    from meaningmaps.config import validate_config
+    from meaningmaps.evaluation.score_folders import study_config
+
+    cfg = validate_config({"dataset": {"fixations_outside": "drop", "fixations_outside_max": 0.3}})
+    assert study_config(cfg, ["m=maps"], "fix.csv")["dataset"]["fixations_outside_max"] == 0.3

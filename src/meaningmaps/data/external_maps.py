@@ -52,6 +52,7 @@ MAT_NUMERIC = ("double", "single", "logical", "int8", "uint8", "int16", "uint16"
 def map_source_settings(maps: dict | None) -> dict[str, dict]:
     """``dataset.maps`` as {name: {folder, transform, resize, variable}}: a plain string is the folder;
     ``transform`` stays None when unset (then an all-negative map is refused, not taken as is);
+    ``resize`` is False (unset), True (the scene's aspect ratio only) or "stretch" (any size);
     ``variable`` (the array of a .npz/.mat) is None when unset."""
     out = {}
     for name, spec in (maps or {}).items():
