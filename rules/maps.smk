@@ -67,7 +67,10 @@ rule import_map:
 
 
 rule center_map:
-    """The centre-bias baseline: an isotropic Gaussian at the image centre."""
+    """The centre-bias baseline: an isotropic Gaussian at the image centre (after the input check,
+    like every map: a refused study leaves no maps)."""
+    input:
+        checked=inputs_checked,  # waits for the input check (rules/checks.smk)
     output:
         npy=f"{R}/maps/center/{{scene}}.npy",
         png=f"{R}/previews/maps/center/{{scene}}.png",

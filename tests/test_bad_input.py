@@ -547,6 +547,110 @@ def config_names_no_data(root, cfg):
     cfg["dataset"].update(images=None, ratings=None, fixations=None, maps={})
     return _error(discover, validate_config(cfg))
 
+# issue 21 §2: units and frames that cannot be right (fixations and maps) ------------------------
+
+SCREEN_OFFSET = (704, 348)  # the demo's 512 x 384 scenes shown centred on a 1920 x 1080 screen
+
+
+def _rewrite_fixations(root: Path, change: Callable) -> Path:
+    """The demo's fixations (1-based pixels) rewritten by ``change(frame) -> frame``."""
+    path = root / "data" / "fixations.csv"
+    change(pd.read_csv(path)).to_csv(path, index=False)
+    return path
+
+
+def _as_fractions(frame: pd.DataFrame) -> pd.DataFrame:
+    """1-based pixels of the demo's 512 x 384 scenes as fractions of the image (Tobii's, Pupil's units)."""
+    return frame.assign(x=(frame["x"] - 0.5) / 512, y=(frame["y"] - 0.5) / 384)
+
+
+def _on_screen(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(x=frame["x"] + SCREEN_OFFSET[0], y=frame["y"] + SCREEN_OFFSET[1])
+
+
+def _scene_fixations(cfg: dict, scene: str = "scene_01"):
+    """A scene's fixations as the input check and rule fixation_tables read them (the study's settings)."""
+    from meaningmaps.data.fixations import scene_fixations
+
+    cfg = validate_config(cfg)
+    study = discover(cfg)
+    h, w = study.sizes[scene]
+    return scene_fixations(study.fixations, scene, h, w, outside=cfg["dataset"]["fixations_outside"],
+                           settings=study.fixation_settings)
+
+
+def fixations_fractions(origin):
+    def case(root, cfg):
+        _rewrite_fixations(root, _as_fractions)
+        cfg["dataset"]["fixation_csv"] = {"origin": origin}
+        return _error(_scene_fixations, cfg)
+    return case
+
+
+def fixations_screen_drop(root, cfg):
+    _rewrite_fixations(root, _on_screen)
+    cfg["dataset"].update(fixations_outside="drop")
+    return _error(_scene_fixations, cfg)
+
+
+def fixations_all_dropped(root, cfg):
+    _rewrite_fixations(root, lambda f: f.assign(x=np.where(f["scene"] == "scene_01", f["x"] + 2000, f["x"])))
+    cfg["dataset"].update(fixations_outside="drop", fixations_outside_max=1.0)
+    return _error(_scene_fixations, cfg)
+
+
+def fixations_scene_missing(root, cfg):
+    from meaningmaps.data.fixations import fixations_by_scene, select_scene_fixations
+
+    path = _rewrite_fixations(root, lambda f: f[f["scene"] != "scene_02"])
+    groups = fixations_by_scene(path, {"origin": 1})
+    return _error(select_scene_fixations, groups, path, "scene_02", 384, 512, settings={"origin": 1})
+
+
+def fixations_fraction_with_origin(root, cfg):
+    from meaningmaps.data.fixations import fixation_settings
+
+    cfg["dataset"]["fixation_csv"] = {"origin": 0, "units": "fraction"}
+    return _error(fixation_settings, validate_config(cfg))
+
+
+def _salience_npy(root: Path, arr: np.ndarray) -> Path:
+    """scene_01's salience map replaced by ``arr`` as a .npy file."""
+    folder = root / "data" / "maps" / "salience"
+    (folder / "scene_01.png").unlink()
+    np.save(folder / "scene_01.npy", arr)
+    return folder / "scene_01.npy"
+
+
+def _salience(root: Path) -> np.ndarray:
+    from meaningmaps.data.external_maps import load_map
+
+    return load_map(root / "data" / "maps" / "salience" / "scene_01.png")
+
+
+def map_z_scored(root, cfg):
+    m = _salience(root)
+    path = _salience_npy(root, (m - m.mean()) / m.std())
+    return _error(imported_map, path, (384, 512), source="salience")
+
+
+def map_all_zero(root, cfg):
+    path = _salience_npy(root, np.zeros((384, 512)))
+    message = _error(imported_map, path, (384, 512), source="salience")
+    assert "negative" not in message and "log density" not in message, message
+    return message
+
+
+def map_transposed(root, cfg):
+    path = _salience_npy(root, _salience(root).T)  # 384 wide, 512 high: the scene's array stored transposed
+    return _error(imported_map, path, (384, 512), source="salience", resize=True)
+
+
+def map_log_density_taken_as_is(root, cfg):
+    m = _salience(root) + 1.0
+    path = _salience_npy(root, np.log(m / m.sum()))
+    return _error(imported_map, path, (384, 512), source="salience", transform="none")
+
 
 @dataclass
 class Case:
@@ -702,6 +806,43 @@ CASES = [
          r"fixations\.csv: ", r"is a folder, not a file, so it holds no fixations.*Fix: point dataset\.fixations"),
     Case("config names no data", config_names_no_data, "start-up: dataset.discover",
          r"dataset\.images", r"the config names no data.*Fix: set dataset\.images"),
+    # issue 21 §2: units and frames that cannot be right are refused, not computed
+    Case("fixations as fractions (0..1), origin 0", fixations_fractions(0),
+         "input check / fixation_tables: fixation_frame.check_span",
+         r"fixations\.csv: ", r"scene 'scene_01': its 144 fixations lie within x 0\.\d+ to 0\.\d+ and y 0\.\d+ to "
+                              r"0\.\d+, a box of 0\.\d+ x 0\.\d+ px, under 5% of the width and of the height of its "
+                              r"512 x 384 \(W x H\) image.*Fix: .*set dataset\.fixation_csv\.units: fraction"),
+    Case("fixations as fractions (0..1), origin unset", fixations_fractions(None),
+         "input check / fixation_tables: fixation_frame.check_span (the origin inferred 0 at start-up)",
+         r"fixations\.csv: ", r"scene 'scene_01': its 144 fixations lie within .*not pixel positions on this image"
+                              r".*Fix: .*dataset\.fixation_csv\.units: fraction"),
+    Case("fixations in screen coordinates, drop", fixations_screen_drop,
+         "input check / fixation_tables: fixation_frame.check_dropped_share",
+         r"fixations\.csv: ", r"scene 'scene_01': 144 of 144 fixations \(100\.0%\) fall outside its 512 x 384 \(W x H\) "
+                              r"image and would be dropped .*more than dataset\.fixations_outside_max \(0\.05\) allows; "
+                              r"its fixations lie at x \(col\) 7\d\d.*Fix: .*set dataset\.fixation_csv\.offset: \[x, y\]"
+                              r".*raise dataset\.fixations_outside_max"),
+    Case("scene with every fixation dropped", fixations_all_dropped, "input check / fixation_tables: fixation_frame.check_kept",
+         r"fixations\.csv: ", r"scene 'scene_01': all 144 of its fixations fall outside its 512 x 384 \(W x H\) image "
+                              r"and were dropped .*no fixations left.*Fix: "),
+    Case("scene without fixations in the file", fixations_scene_missing,
+         "input check: fixation_frame.check_has_fixations",
+         r"fixations\.csv: ", r"scene 'scene_02' has no fixations in this file.*Fix: add the scene's fixations"),
+    Case("units fraction with an origin", fixations_fraction_with_origin, "start-up: fixations.fixation_settings",
+         r"^dataset\.fixation_csv\.units: ", r"is fraction and dataset\.fixation_csv\.origin is 0.*have no origin"
+                                              r".*Fix: remove dataset\.fixation_csv\.origin"),
+    Case("map z-scored (both signs)", map_z_scored, "input check / import_map: external_maps.check_signs",
+         r"scene_01\.npy: ", r"has both signs \(values -\d[.\d]* to \d[.\d]*\): a z-scored .*KL divergence.*"
+                            r"Fix: export the map's non-negative values"),
+    Case("map all zero", map_all_zero, "input check / import_map: external_maps.check_map",
+         r"scene_01\.npy: ", r"map is constant \(every pixel 0\).*Fix: re-export"),
+    Case("map transposed, resize: true", map_transposed, "input check / import_map: external_maps.imported_map",
+         r"scene_01\.npy: ", r"map is 384x512 \(WxH\) but the scene is 512x384: their aspect ratios differ "
+                            r"\(width / height 0\.75 against 1\.333\) \(its width and height swapped.*"
+                            r"Fix: .*m\.T.*dataset\.maps\.salience\.resize: stretch"),
+    Case("log density, transform: none", map_log_density_taken_as_is, "input check / import_map: external_maps.check_signs",
+         r"scene_01\.npy: ", r"is negative everywhere .*dataset\.maps\.salience\.transform is none.*KL divergence.*"
+                            r"Fix: .*dataset\.maps\.salience\.transform: exp"),
 ]
 
 
@@ -1048,3 +1189,115 @@ def test_snakemake_stops_on_an_image_smaller_than_a_patch_in_the_input_check(dem
     assert "IndexError" not in out
     guarded = ["patches", "attention", "maps/human", "maps/salience", "fixations"]  # the jobs the check guards
     assert not [f for f in guarded if (root / "results" / f).exists()], sorted((root / "results").iterdir())
+
+# --------------------------------------------------------------------------- issue 21 §2 through Snakemake
+
+
+def _no_maps_made(root: Path) -> bool:
+    maps = root / "results" / "maps"
+    return not maps.exists() or not any(maps.rglob("*.npy"))
+
+
+def _eighths(frame: pd.DataFrame) -> pd.DataFrame:
+    """Positions rounded to 1/8 px: their fractions of a 512 x 384 image and their sums with an
+    integer offset are exact in decimal and in floating point, so tables compare bit for bit."""
+    return frame.assign(x=np.round(frame["x"] * 8) / 8, y=np.round(frame["y"] * 8) / 8)
+
+
+def _tables_equal(root: Path, reference: dict) -> None:
+    from meaningmaps.data.fixation_tables import read_fixation_table, save_fixation_table
+
+    for scene, table in reference.items():
+        back = root / f"reference_{scene}.csv"
+        save_fixation_table(back, table)
+        got = read_fixation_table(root / "results" / "fixations" / "scenes" / f"{scene}.csv")
+        pd.testing.assert_frame_equal(got, read_fixation_table(back), check_exact=True)
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_fractions_before_any_map_and_reads_them_with_units_fraction(demo):
+    root, cfg = demo
+    _rewrite_fixations(root, _eighths)
+    reference = {s: _scene_fixations(cfg, s)[0] for s in ("scene_01", "scene_02")}  # as pixels, origin 1
+    _rewrite_fixations(root, _as_fractions)
+    cfg["dataset"]["fixation_csv"] = {"origin": 0}
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"fixations\.csv: scene 'scene_01': its 144 fixations lie within x 0\.\d+ to 0\.\d+ .*under 5% "
+                     r"of the width and of the height of its 512 x 384 \(W x H\) image.*Fix: .*"
+                     r"dataset\.fixation_csv\.units: fraction", out), out[-3000:]
+    assert "scene 'scene_02': its 144 fixations" in out  # every scene named, in the one refusal
+    assert _no_maps_made(root), sorted((root / "results" / "maps").rglob("*"))
+    cfg["dataset"]["fixation_csv"] = {"units": "fraction"}
+    proc, out = _run(root, cfg, str(root / "results" / "fixations" / "scenes"))
+    assert proc.returncode == 0, out[-3000:]
+    _tables_equal(root, reference)  # fractions read exactly as the pixels they stand for
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_screen_coordinates_dropped_and_prints_the_dropped_share(demo):
+    root, cfg = demo
+    _rewrite_fixations(root, _eighths)
+    reference = {s: _scene_fixations(cfg, s)[0] for s in ("scene_01", "scene_02")}
+    _rewrite_fixations(root, _on_screen)
+    cfg["dataset"]["fixations_outside"] = "drop"
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"scene 'scene_01': 144 of 144 fixations \(100\.0%\) fall outside its 512 x 384 \(W x H\) image "
+                     r"and would be dropped .*more than dataset\.fixations_outside_max \(0\.05\) allows.*"
+                     r"Fix: .*dataset\.fixation_csv\.offset", out), out[-3000:]
+    assert _no_maps_made(root)
+    cfg["dataset"]["fixation_csv"] = {"origin": 1, "offset": list(SCREEN_OFFSET)}
+    proc, out = _run(root, cfg, str(root / "results" / "fixations" / "scenes"))
+    assert proc.returncode == 0, out[-3000:]
+    _tables_equal(root, reference)
+    assert re.search(r"input check: fixations: .*fixations\.csv: 288 fixations kept in 2 scene\(s\)$", out, re.M), out
+    # a few fixations beyond the edge (1.4%): dropped, and the study's numbers on the console, not only in a log
+    _rewrite_fixations(root, lambda f: f.assign(x=np.where(f.index.isin([0, 1, 150, 151]), 5000.0, f["x"])))
+    proc, out = _run(root, cfg, str(root / "results" / "fixations" / "scenes"))
+    assert proc.returncode == 0, out[-3000:]
+    assert re.search(r"^input check: fixations: .*fixations\.csv: 284 fixations kept in 2 scene\(s\); 4 \(1\.4%\) dropped "
+                     r"as outside their image \(dataset\.fixations_outside: drop\), in 2 scene\(s\): scene_01 2, "
+                     r"scene_02 2$", out, re.M), out[-3000:]
+
+
+@pytest.mark.slow
+def test_snakemake_stops_a_scene_without_fixations_in_the_input_check(demo):
+    root, cfg = demo
+    fixations_all_dropped(root, cfg)  # scene_01's fixations all off the image; drop, with no limit on the share
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"fixations\.csv: scene 'scene_01': all 144 of its fixations fall outside its 512 x 384 \(W x H\) "
+                     r"image and were dropped .*no fixations left", out), out[-3000:]
+    assert "the input check found 1 problem(s)" in out and _no_maps_made(root)
+
+
+@pytest.mark.slow
+def test_snakemake_stops_a_z_scored_map_in_the_input_check(demo):
+    root, cfg = demo
+    map_z_scored(root, cfg)
+    proc, out = _run(root, cfg)
+    assert proc.returncode != 0
+    assert re.search(r"salience/scene_01\.npy: this map has both signs \(values -[\d.]+ to [\d.]+\): a z-scored", out), \
+        out[-3000:]
+    assert "the input check found 1 problem(s)" in out and _no_maps_made(root)
+
+
+@pytest.mark.slow
+def test_snakemake_refuses_a_transposed_map_with_resize_true_and_stretches_it_when_told(demo):
+    from meaningmaps.data.external_maps import bilinear_resize
+
+    root, cfg = demo
+    transposed = _salience(root).T
+    _salience_npy(root, transposed)
+    cfg["dataset"]["maps"]["salience"] = {"folder": cfg["dataset"]["maps"]["salience"], "resize": True}
+    target = root / "results" / "maps" / "salience" / "scene_01.npy"
+    proc, out = _run(root, cfg, str(target))
+    assert proc.returncode != 0
+    assert re.search(r"scene_01\.npy: map is 384x512 \(WxH\) but the scene is 512x384: their aspect ratios differ.*"
+                     r"dataset\.maps\.salience\.resize: stretch", out), out[-3000:]
+    assert _no_maps_made(root)
+    cfg["dataset"]["maps"]["salience"]["resize"] = "stretch"
+    proc, out = _run(root, cfg, str(target))
+    assert proc.returncode == 0, out[-3000:]
+    assert np.array_equal(np.load(target), bilinear_resize(transposed, (384, 512)).astype(np.float32))

@@ -102,7 +102,9 @@ def test_all_negative_map_without_transform_is_refused(log_density):
     msg = str(e.value)
     assert str(path) in msg and "log density" in msg
     assert "dataset.maps.deepgaze.transform: exp" in msg
-    assert np.array_equal(imported_map(path, (30, 40), source="deepgaze", transform="none"), logd)  # said so
+    # transform: none takes it as it is, but scoring's KL divergence refuses negative maps: so does the check (issue 21)
+    with pytest.raises(InputError, match=r"negative everywhere .*transform is none.*KL divergence"):
+        imported_map(path, (30, 40), source="deepgaze", transform="none")
     np.save(path, logd - logd.max())  # shifted to a maximum of 0: still a log density's look
     with pytest.raises(InputError, match="dataset.maps.deepgaze.transform: exp"):
         imported_map(path, (30, 40), source="deepgaze")

@@ -11,8 +11,15 @@ of chroma noise, and which channel (or mix) holds the map is not guessed.
 Each source of ``dataset.maps`` is a folder, or ``{folder, transform, resize, variable}``
 (:func:`map_source_settings`): ``transform: exp`` exponentiates log-density maps (DeepGaze writes
 log densities; correlating the logs understates a model badly), ``resize: true`` resamples a map of
-another size to the scene (:func:`bilinear_resize`), ``variable`` names the array of a ``.npz`` or
-``.mat`` that holds the map (ignored for single-array formats).
+another size but the scene's aspect ratio to the scene (:func:`bilinear_resize`; a map of another
+aspect, e.g. one stored transposed, is refused, :func:`same_aspect`), ``resize: stretch`` resamples
+any size, ``variable`` names the array of a ``.npz`` or ``.mat`` that holds the map (ignored for
+single-array formats).
+
+Scoring needs non-negative maps (the KL divergence compares maps as distributions), so a map with
+negative values after its transform (a z-scored map has both signs) is refused here, in the input
+check, by the very test the KL divergence makes (``saliency_metrics.has_negative_values``), not in
+the scoring job after every map was made.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InputError
+from ..evaluation.saliency_metrics import has_negative_values
 from .empty_files import not_a_data_file
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 IMAGE_MAP_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAP_SUFFIXES = (".npy", ".npz", ".mat", *IMAGE_MAP_SUFFIXES)
 TRANSFORMS = ("none", "exp")
+RESIZES = (False, True, "stretch")
 #: Pillow modes read as one grey value per pixel (LA: its grey channel; alpha ignored).
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 #: Pillow modes taken only when their red, green and blue are equal at every pixel.
@@ -44,6 +53,7 @@ MAT_NUMERIC = ("double", "single", "logical", "int8", "uint8", "int16", "uint16"
 def map_source_settings(maps: dict | None) -> dict[str, dict]:
     """``dataset.maps`` as {name: {folder, transform, resize, variable}}: a plain string is the folder;
     ``transform`` stays None when unset (then an all-negative map is refused, not taken as is);
+    ``resize`` is False (unset), True (the scene's aspect ratio only) or "stretch" (any size);
     ``variable`` (the array of a .npz/.mat) is None when unset."""
     out = {}
     for name, spec in (maps or {}).items():
@@ -56,9 +66,20 @@ def map_source_settings(maps: dict | None) -> dict[str, dict]:
         if variable is not None and (not isinstance(variable, str) or not variable):
             raise InputError(f"dataset.maps.{name}.variable", f"must be a variable name, got {variable!r}.",
                              "name the array of the .npz or .mat files that holds the map, or remove the key.")
-        out[name] = {"folder": str(spec["folder"]), "transform": transform, "resize": bool(spec.get("resize", False)),
-                     "variable": variable}
+        resize = spec.get("resize", False)
+        if not (isinstance(resize, bool) or resize == "stretch"):
+            raise InputError(f"dataset.maps.{name}.resize", f"must be false, true or stretch, got {resize!r}.",
+                             "true: resample a map of the scene's aspect ratio to its size; stretch: any size.")
+        out[name] = {"folder": str(spec["folder"]), "transform": transform, "resize": resize, "variable": variable}
     return out
+
+
+def same_aspect(shape, size) -> bool:
+    """Whether a map of ``shape`` (h, w) is the scene's ``size`` (H, W) scaled by one factor, to within
+    rounding of a pixel: some factor f has ``|f H - h| <= 1`` and ``|f W - w| <= 1`` (a map made at
+    1/n of the scene's size rounds, floors or ceils each side)."""
+    (h, w), (big_h, big_w) = (int(v) for v in shape), (int(v) for v in size)
+    return max((h - 1) / big_h, (w - 1) / big_w) <= min((h + 1) / big_h, (w + 1) / big_w)
 
 
 def bilinear_resize(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -333,21 +354,22 @@ FLOAT32_EXP_MAX = float(np.log(np.finfo(np.float32).max))
 
 
 def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transform: str | None = None,
-                 resize: bool = False, variable: str | None = None) -> np.ndarray:
+                 resize: bool | str = False, variable: str | None = None) -> np.ndarray:
     """A map made elsewhere as the scene's map: read (``variable``: the array's name in a .mat/.npz),
-    transformed (``transform: exp`` for log densities), resampled to ``size`` (H, W) if ``resize``,
-    then checked (2-D, the scene's size, finite, not constant). ``source``: its ``dataset.maps`` name, for
-    the config keys in messages.
+    checked (2-D, finite, not constant), transformed (``transform: exp`` for log densities), checked
+    for negative values, resampled to ``size`` (H, W) if ``resize`` (True: only a map of the scene's
+    aspect ratio, :func:`same_aspect`; ``"stretch"``: any), then checked again (the scene's size).
+    ``source``: its ``dataset.maps`` name, for the config keys in messages.
 
     With ``transform`` unset a map whose values are all negative (max <= 0: a log density shifted
     to a maximum of 0 too) is refused: that is how a log density looks, and taken as is it
-    correlates far worse than its density (issue 11: r 0.68-0.70 instead of 0.90-0.94).
-    ``transform: none`` takes such a map as it is.
+    correlates far worse than its density (issue 11: r 0.68-0.70 instead of 0.90-0.94). After the
+    transform, a map with negative values (a z-scored map has both signs; ``transform: none`` of a
+    log density) is refused, as the scoring job's KL divergence would refuse it.
     """
     arr = load_map(path, check=False, variable=variable, source=source)
     key = f"dataset.maps.{source}"
-    if not np.isfinite(arr).all():
-        check_map(arr, path)  # names the NaN/inf count
+    check_map(arr, path)  # 2-D, NaN/inf, constant: "constant" before "negative" (an all-zero map)
     if transform is None and arr.max() <= 0:  # a log density shifted to max 0 looks the same
         raise InputError(path, f"every value of this map is negative (max {arr.max():.4g}): it looks like a log "
                          f"density (DeepGaze writes log densities), which as it is correlates far worse than the "
@@ -356,16 +378,47 @@ def imported_map(path, size: tuple[int, int], *, source: str = "<name>", transfo
                          "take the values as they are.")
     if transform == "exp":
         arr = _exp(arr, path, key)
+    check_signs(arr, path, key, transform)
     if tuple(arr.shape) != tuple(size):
-        if not resize:
-            raise InputError(path, f"map is {arr.shape[1]}x{arr.shape[0]} (WxH) but the scene is {size[1]}x{size[0]}.",
-                             f"set `{key}.resize: true` to resample it to the scene (bilinear), or make the map at "
-                             "the scene's resolution.")
-        log.info("%s: resized %dx%d -> %dx%d (WxH), bilinear with pixel centres aligned (%s.resize)",
-                 path, arr.shape[1], arr.shape[0], size[1], size[0], key)
+        _check_resize(arr.shape, size, resize, path, key)
+        log.info("%s: resized %dx%d -> %dx%d (WxH), bilinear with pixel centres aligned (%s.resize: %s)",
+                 path, arr.shape[1], arr.shape[0], size[1], size[0], key, "stretch" if resize == "stretch" else "true")
         arr = bilinear_resize(arr, size)
     check_map(arr, path, size)
     return arr
+
+
+def check_signs(arr: np.ndarray, path, key: str, transform: str | None) -> None:
+    """Refuse a map with negative values as scoring reads it (stored as float32): the test of the
+    scoring job's KL divergence (``saliency_metrics.has_negative_values``), so the two cannot disagree."""
+    if not has_negative_values(np.asarray(arr, dtype=np.float32)):
+        return
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi > 0:
+        held = (f"has both signs (values {lo:.4g} to {hi:.4g}): a z-scored or mean-centred map, whose negative "
+                "values")
+    else:
+        held = f"is negative everywhere (values {lo:.4g} to {hi:.4g}; {key}.transform is {transform}), whose values"
+    raise InputError(path, f"this map {held} the scoring cannot take: the KL divergence (scores.csv kl_divergence) "
+                     "compares maps as distributions, which needs non-negative values, so the run would stop in "
+                     "scoring after every map was made.",
+                     f"export the map's non-negative values (a density or saliency before any z-scoring); if it is a "
+                     f"log density, set `{key}.transform: exp`.")
+
+
+def _check_resize(shape, size, resize, path, key: str) -> None:
+    """Refuse resampling a map of ``shape`` to the scene's ``size`` unless ``resize`` allows it."""
+    got = f"map is {shape[1]}x{shape[0]} (WxH) but the scene is {size[1]}x{size[0]}"
+    if not resize:
+        raise InputError(path, f"{got}.", f"set `{key}.resize: true` to resample it to the scene (bilinear), or make "
+                         "the map at the scene's resolution.")
+    if resize == "stretch" or same_aspect(shape, size):
+        return
+    transposed = " (its width and height swapped: a map stored transposed?)" if same_aspect(shape[::-1], size) else ""
+    raise InputError(path, f"{got}: their aspect ratios differ (width / height {shape[1] / shape[0]:.4g} against "
+                     f"{size[1] / size[0]:.4g}){transposed}, so `{key}.resize: true` would stretch it.",
+                     f"store the map at the scene's aspect ratio (a transposed array: save its transpose, m.T), or "
+                     f"set `{key}.resize: stretch` if the map really covers the scene at another aspect ratio.")
 
 
 def _exp(arr: np.ndarray, path, key: str) -> np.ndarray:

@@ -67,16 +67,21 @@ def write_scene_tables(folder, fixations, sizes: dict, *, outside: str = "error"
     made whole or not at all; returns the study's summary of what was kept and dropped."""
     from .fixations import study_fixations
 
-    kept = dropped_total = 0
-    dropped_scenes = []
+    counts = {}
     with atomic_dir(folder) as tmp:
         for scene, table, dropped in study_fixations(fixations, sizes, outside=outside, settings=settings):
             save_fixation_table(scene_table_path(tmp, scene), table)
-            kept += len(table)
-            if dropped:
-                dropped_total += dropped
-                dropped_scenes.append(f"{scene} {dropped}")
-    summary = f"{kept} fixations kept in {len(sizes)} scene(s)"
+            counts[scene] = (len(table), dropped)
+    return dropped_summary(counts)
+
+
+def dropped_summary(counts: dict) -> str:
+    """The study's summary of kept and dropped fixations, from {scene: (kept, dropped)}: what rule
+    fixation_tables logs and the input check prints on the console."""
+    kept = sum(k for k, _ in counts.values())
+    dropped_total = sum(d for _, d in counts.values())
+    dropped_scenes = [f"{scene} {d}" for scene, (_, d) in counts.items() if d]
+    summary = f"{kept} fixations kept in {len(counts)} scene(s)"
     if dropped_total:
         share = dropped_total / (kept + dropped_total)
         summary += (f"; {dropped_total} ({share:.1%}) dropped as outside their image (dataset.fixations_outside: "

@@ -69,6 +69,12 @@ Which fixations (``attention.fixation_numbers: {min, max}``)
 (MATLAB-rounded) pixel is off the image means a wrong coordinate convention or a wrong image size,
 and is an error unless the configuration asks to drop such fixations. :func:`scene_fixations`
 does all of it for one scene, as every map made from fixations uses them.
+
+Units and frame (``dataset.fixation_csv.units``, ``offset``, ``dataset.fixations_outside_max``):
+:mod:`meaningmaps.data.fixation_frame`. Fractions of the image are converted exactly to pixels,
+a screen offset is subtracted first, and a scene whose fixations cannot be pixels of its image
+(within a tiny box), that would lose more than ``fixations_outside_max`` of its fixations, or
+that has none, is refused.
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..matlab import matlab_round
+from . import fixation_frame as frame
 from .csv_format import cell_text, refuse_other_separator
 from .empty_files import not_a_data_file
 from .images import IMAGE_SUFFIXES
@@ -477,14 +484,16 @@ def load_fixations(path, scene_names=None, *, columns: dict | None = None) -> pd
 
 
 def check_fixations(fix: pd.DataFrame, scene: str, height: int, width: int, path=None,
-                    outside: str = "error") -> tuple[pd.DataFrame, int]:
+                    outside: str = "error", outside_max: float | None = None) -> tuple[pd.DataFrame, int]:
     """Check one scene's fixations against its image size; return ``(table, n_dropped)``.
 
     Only the rows of ``scene`` are considered (``fix`` may hold other scenes too) and only they
     are returned. A fixation is on the image when its MATLAB-rounded pixel ``round(row)`` lies in
     1..height and ``round(col)`` in 1..width, i.e. row in [0.5, height + 0.5) and col in
     [0.5, width + 0.5). Off-image fixations are an :class:`InputError` (``outside="error"``) or
-    are removed (``outside="drop"``; the count is returned and logged as a warning).
+    are removed (``outside="drop"``; the count is returned and logged as a warning), unless they
+    are more than ``outside_max`` of the scene's fixations (``dataset.fixations_outside_max``;
+    None: any share), which is an error naming the counts (:mod:`fixation_frame`).
     Missing (NaN) or infinite coordinates are always an error.
     """
     if outside not in ("error", "drop"):
@@ -519,10 +528,11 @@ def check_fixations(fix: pd.DataFrame, scene: str, height: int, width: int, path
             f"(rows x cols) image (e.g. row {row[k]:g}, col {col[k]:g}; on-image positions are 1-based "
             f"with row in [0.5, {height + 0.5:g}) and col in [0.5, {width + 0.5:g})).",
             "check the coordinate convention (x = column, y = row; a CSV's origin is "
-            f"{ORIGIN_KEY}: 0 or 1) and the image size, or set `dataset: {{fixations_outside: drop}}` in the "
-            "config to drop them.",
+            f"{ORIGIN_KEY}: 0 or 1; screen coordinates: {frame.OFFSET_KEY}) and the image size, or set "
+            "`dataset: {fixations_outside: drop}` in the config to drop them.",
         )
     if n_off:
+        frame.check_dropped_share(n_off, len(fix), scene, height, width, row, col, outside_max, path)
         log.warning("%s: scene %r: dropped %d of %d fixation(s) outside the %d x %d image",
                     path, scene, n_off, len(fix), height, width)
         fix = fix[~off].reset_index(drop=True)
@@ -534,13 +544,16 @@ def check_fixations(fix: pd.DataFrame, scene: str, height: int, width: int, path
 # --------------------------------------------------------------------------------------- settings
 
 #: What :func:`scene_fixations` reads without settings: every fixation, origin from the data.
-DEFAULT_SETTINGS = {"columns": {}, "origin": None, "origin_evidence": None, "numbers": {"min": None, "max": None}}
+DEFAULT_SETTINGS = {"columns": {}, "origin": None, "origin_evidence": None, "numbers": {"min": None, "max": None},
+                    "units": None, "offset": None, "outside_max": None}
 
 
 def fixation_settings(config: dict) -> dict:
-    """The fixation settings a (schema-validated) config sets: ``dataset.fixation_csv`` and
-    ``attention.fixation_numbers``; the origin as configured (None: not set)."""
-    csv = (config.get("dataset") or {}).get("fixation_csv") or {}
+    """The fixation settings a (schema-validated) config sets: ``dataset.fixation_csv``,
+    ``dataset.fixations_outside_max`` and ``attention.fixation_numbers``; the origin as configured
+    (None: not set)."""
+    dataset = config.get("dataset") or {}
+    csv = dataset.get("fixation_csv") or {}
     numbers = dict(DEFAULT_SETTINGS["numbers"], **((config.get("attention") or {}).get("fixation_numbers") or {}))
     lo, hi = numbers["min"], numbers["max"]
     if lo is not None and hi is not None and lo > hi:
@@ -548,8 +561,11 @@ def fixation_settings(config: dict) -> dict:
                          f"set {NUMBERS_KEY}.min <= max (both inclusive).")
     origin = csv.get("origin")
     evidence = f"{ORIGIN_KEY}: {origin}" if origin is not None else None
+    units, offset = csv.get("units"), csv.get("offset")
+    frame.check_frame_keys(units, offset, origin)
     return {"columns": dict(csv.get("columns") or {}), "origin": origin, "origin_evidence": evidence,
-            "numbers": numbers}
+            "numbers": numbers, "units": units, "offset": list(offset) if offset is not None else None,
+            "outside_max": dataset.get("fixations_outside_max", frame.OUTSIDE_MAX_DEFAULT)}
 
 
 def _settings(settings: dict | None) -> dict:
@@ -635,8 +651,12 @@ def resolve_settings(config: dict, path, table: pd.DataFrame, sizes: dict) -> di
         if settings["origin"] is not None:
             raise InputError(path, f"{ORIGIN_KEY} is set, but this is a .mat file ([row, col], 1-based by "
                              "its layout).", f"remove {ORIGIN_KEY}; it applies to a fixation CSV.")
+        frame.check_frame_keys(settings["units"], settings["offset"], None, path, csv=False)
         return dict(settings, origin=1, origin_evidence="the .mat layout is 1-based")
+    if settings["units"] == "fraction":  # fractions of the image have no origin
+        return dict(settings, origin=None, origin_evidence=f"{frame.UNITS_KEY}: fraction")
     outside = (config.get("dataset") or {}).get("fixations_outside", "error")
+    table = frame.apply_offset(table, settings["offset"])  # the origin is that of the offset coordinates
     origin, evidence = resolve_origin(table, sizes, path, settings["origin"], outside)
     if settings["origin"] is None:
         log.warning("%s: %s", path, evidence)
@@ -734,9 +754,20 @@ def select_scene_fixations(groups: dict, path, scene: str, height: int, width: i
 
 def _scene_table(fix: pd.DataFrame, path, scene: str, height: int, width: int, outside: str,
                  s: dict) -> tuple[pd.DataFrame, int]:
-    """The steps of :func:`scene_fixations` after the load, on the scene's rows ``fix``."""
+    """The steps of :func:`scene_fixations` after the load, on the scene's rows ``fix``: the frame
+    checks and conversions of :mod:`fixation_frame` around the origin, the selection by number and
+    the off-image test."""
     origin, evidence = s["origin"], s["origin_evidence"]
-    if _is_csv(path):
+    csv = _is_csv(path)
+    frame.check_frame_keys(s["units"], s["offset"], origin if csv else None, path, csv=csv)
+    frame.check_has_fixations(fix, scene, path)
+    if s["units"] is None:
+        frame.check_span(fix, scene, height, width, path, csv=csv)
+    if csv and s["units"] == "fraction":
+        fix = frame.fraction_to_pixels(fix, height, width)
+        origin, evidence = None, f"{frame.UNITS_KEY}: fraction (col = 0.5 + x * {width}, row = 0.5 + y * {height})"
+    elif csv:
+        fix = frame.apply_offset(fix, s["offset"])
         origin, evidence = (resolve_origin(fix, {scene: (height, width)}, path, origin, outside)
                             if origin is None or evidence is None else (origin, evidence))
         if origin == 0:
@@ -746,8 +777,9 @@ def _scene_table(fix: pd.DataFrame, path, scene: str, height: int, width: int, o
                          f"remove {ORIGIN_KEY}; it applies to a fixation CSV.")
     else:
         origin, evidence = 1, evidence or "the .mat layout is 1-based"
-    log.info("%s: coordinates read %d-based (%s)", path, origin, evidence)
+    log.info("%s: coordinates read %s (%s)", path, "as fractions" if origin is None else f"{origin}-based", evidence)
     fix = select_numbers(fix, s["numbers"], path, scene)
-    out, dropped = check_fixations(fix, scene, height, width, path=path, outside=outside)
+    out, dropped = check_fixations(fix, scene, height, width, path=path, outside=outside, outside_max=s["outside_max"])
+    frame.check_kept(len(out), dropped, scene, height, width, path)
     out.attrs["origin"] = origin
     return out, dropped

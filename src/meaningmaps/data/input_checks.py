@@ -35,6 +35,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..maps.patch_grid import PatchGrid, ScaleSpec, paper_radius, paper_step
 from .external_maps import imported_map
+from .fixation_tables import dropped_summary
 from .fixations import fixations_by_scene, scene_fixations, select_scene_fixations
 from .human_ratings import human_ratings
 from .images import load_rgb
@@ -101,9 +102,9 @@ def check_ratings(path, scene: str, size, specs) -> None:
     human_ratings(path, scene, _grid(size, specs))
 
 
-def check_map(path, size, source: str, transform, resize: bool, variable: str | None = None) -> None:
+def check_map(path, size, source: str, transform, resize: bool | str, variable: str | None = None) -> None:
     """Rule import_map's checks: read (``variable``: the .npz/.mat array), transformed and resized as
-    the source says, then checked."""
+    the source says (``resize``: False, True or "stretch"), then checked, its signs as scoring checks them."""
     imported_map(path, tuple(size), source=source, transform=transform, resize=resize, variable=variable)
 
 
@@ -151,29 +152,46 @@ def check_scene_files(scene: str, size, specs, image=None, ratings=None, maps=No
     if ratings:
         checked.append(run_check("ratings", "ratings", scene, [str(ratings), scene, size, specs]))
     for source, (path, transform, resize, *variable) in sorted((maps or {}).items()):
-        checked.append(run_check("map", f"map {source}", scene, [str(path), size, source, transform, bool(resize),
+        checked.append(run_check("map", f"map {source}", scene, [str(path), size, source, transform, _resize(resize),
                                                                  variable[0] if variable else None]))
     return {"scene": scene, "checked": checked}
+
+
+def _resize(value) -> bool | str:
+    """A source's resize setting as the import job gets it: "stretch", or a bool."""
+    return value if value == "stretch" else bool(value)
 
 
 def check_fixation_file(path, sizes: dict, outside: str, settings: dict) -> dict:
     """The fixations of every scene of ``sizes`` ({scene: (H, W)}), as one report (scene None).
     The file is read once (``fixations.fixations_by_scene``), then each scene's rows are checked as
     rule fixation_tables selects them (reading the file once per scene would cost N x N); a file
-    that cannot be read at all is one problem."""
+    that cannot be read at all is one problem. The report's ``fixations`` is the study's summary
+    of kept and dropped fixations over the scenes that passed (``fixation_tables.dropped_summary``)."""
     loaded = {}
     read = run_check("fixations", "fixations", None, [str(path)],
                      call=lambda: loaded.update(groups=fixations_by_scene(path, settings)))
     if read["problem"]:
         return {"scene": None, "checked": [read]}
     groups = loaded["groups"]
-    checked = []
+    checked, counts = [], {}
+
+    def select(scene, h, w):
+        table, dropped = select_scene_fixations(groups, path, scene, h, w, outside=outside, settings=settings)
+        counts[scene] = (len(table), dropped)
+
     for scene, size in sorted(sizes.items()):
         h, w = (int(v) for v in size)
         checked.append(run_check("fixations", "fixations", scene, [str(path), scene, [h, w], outside, settings],
-                                 call=lambda scene=scene, h=h, w=w: select_scene_fixations(
-                                     groups, path, scene, h, w, outside=outside, settings=settings)))
-    return {"scene": None, "checked": checked}
+                                 call=lambda scene=scene, h=h, w=w: select(scene, h, w)))
+    refused = len(sizes) - len(counts)
+    summary = f"{path}: {dropped_summary(counts)}" + (f"; {refused} scene(s) refused (below)" if refused else "")
+    return {"scene": None, "checked": checked, "fixations": summary}
+
+
+def fixation_summary(reports: list[dict]) -> str | None:
+    """The kept/dropped summary of the fixation report among ``reports`` (None: no fixations)."""
+    return next((r["fixations"] for r in reports if r.get("fixations")), None)
 
 
 def problems(reports: list[dict]) -> list[dict]:

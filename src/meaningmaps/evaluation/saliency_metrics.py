@@ -36,8 +36,8 @@ import numpy as np
 
 from ..matlab import matlab_round
 
-__all__ = ["EPS", "auc_judd", "auc_shuffled", "cc", "information_gain", "kl_divergence", "matlab_colon",
-           "nss", "similarity"]
+__all__ = ["EPS", "auc_judd", "auc_shuffled", "cc", "has_negative_values", "information_gain", "kl_divergence",
+           "matlab_colon", "nss", "similarity"]
 
 EPS = 2.220446049250313e-16  # MATLAB's eps (= np.finfo(float).eps), as KLdiv.m and InfoGain.m use
 
@@ -270,10 +270,18 @@ def similarity(map1, map2) -> float:
     return float(np.sum(np.minimum(out[0], out[1])))
 
 
+def has_negative_values(m) -> bool:
+    """Whether a map has real negative values: below -1e-9 of its largest |value| (FFT rounding of a
+    blurred fixation map, ~1e-16 of it, is not). The KL divergence refuses such maps, and so does the
+    input check of an imported map (``external_maps.check_signs``), with this one test."""
+    m = np.asarray(m)
+    return bool(m.size) and bool(m.min() < -1e-9 * float(np.abs(m).max()))
+
+
 def _check_non_negative(m: np.ndarray, name: str) -> None:
     """KL needs non-negative maps; FFT rounding (|value| ~ 1e-16 of the maximum) is tolerated."""
     scale = float(np.abs(m).max())
-    if m.min() < -1e-9 * scale:
+    if has_negative_values(m):
         raise ValueError(f"{name} has negative values (minimum {m.min():g}, maximum |value| {scale:g}); "
                          "the KL divergence of maps as distributions needs non-negative maps "
                          "(a log-density map must be exponentiated first)")

@@ -98,7 +98,7 @@ def check_arguments(folders, fixations, out_dir, size=None) -> dict[str, str]:
 
 def study_config(config: dict, folders, fixations, size=None) -> dict:
     """``config`` (validated) with its dataset replaced by these map folders and fixation file; the
-    fixation reading (``dataset.fixation_csv``, ``fixations_outside``) is kept."""
+    fixation reading (``dataset.fixation_csv``, ``fixations_outside``, ``fixations_outside_max``) is kept."""
     from ..config import validate_config
 
     ds = config["dataset"]
@@ -106,6 +106,8 @@ def study_config(config: dict, folders, fixations, size=None) -> dict:
     new["dataset"] = {"fixations": str(fixations), "maps": map_sources(folders),
                       "fixation_csv": copy.deepcopy(ds.get("fixation_csv") or {}),
                       "fixations_outside": ds.get("fixations_outside", "error")}
+    if "fixations_outside_max" in ds:
+        new["dataset"]["fixations_outside_max"] = ds["fixations_outside_max"]
     if size is not None:
         new["dataset"]["size"] = [int(size[0]), int(size[1])]
     return validate_config(new, "the command line (MAPS, --fixations, --size)")

@@ -48,6 +48,15 @@ def logged(snakemake):
             sys.stdout, sys.stderr = old_out, old_err
 
 
+def to_console(text: str) -> None:
+    """Print ``text`` in the job's log and, inside :func:`logged`, also on the process's own stderr:
+    for what the user must see on the console, not only in a log (a local job's stderr is
+    Snakemake's, the terminal's; a cluster job's is its scheduler log)."""
+    print(text, flush=True)
+    if sys.stderr is not sys.__stderr__ and sys.__stderr__ is not None:
+        print(text, file=sys.__stderr__, flush=True)
+
+
 def _own_gpus(snakemake) -> list[int] | None:
     """The GPUs claimed for a GPU job outside a scheduler that assigns them (gpu_slots)."""
     from .gpu_slots import claim_gpus
