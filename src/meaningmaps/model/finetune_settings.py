@@ -10,44 +10,20 @@ the schema's ``x-paper`` value (the paper's fine-tuning notebook: lr 2e-5, 2 epo
 from __future__ import annotations
 
 import copy
-import functools
 
 from ..errors import InputError
+from ..schema import apply_recipe
+from ..schema import finetune_schema as _schema
 
-RECIPES = ("llava15_lora", "paper")
 # Settings that do not change the trained weights: a run may be resumed across a change of these.
 # (gpus: the ranks that actually run enter the run's digest as its world size.)
 RESULT_NEUTRAL = frozenset({"save_steps", "save_total_limit", "logging_steps", "dataloader_workers", "cpu_ranks",
                             "eval_heldout", "gpus"})
 
 
-@functools.lru_cache(maxsize=1)
-def _schema() -> dict:
-    from ..config import load_schema
-
-    return load_schema()["properties"]["model"]["properties"]["finetune"]
-
-
 def defaults() -> dict:
     """Every setting's default (the LLaVA-1.5 LoRA recipe)."""
     return {k: copy.deepcopy(p["default"]) for k, p in _schema()["properties"].items() if "default" in p}
-
-
-def recipe_values(recipe: str) -> dict:
-    """The values a recipe sets over the defaults (none for llava15_lora)."""
-    if recipe not in RECIPES:
-        raise InputError("config", f"model.finetune.recipe: unknown recipe {recipe!r}.", f"use one of {RECIPES}.")
-    if recipe == "llava15_lora":
-        return {}
-    return {k: copy.deepcopy(p["x-paper"]) for k, p in _schema()["properties"].items() if "x-paper" in p}
-
-
-def apply_recipe(given: dict | None) -> dict:
-    """``given`` with the chosen recipe's values added for the keys it does not set (defaults not filled)."""
-    out = dict(given or {})
-    for key, value in recipe_values(out.get("recipe", _schema()["properties"]["recipe"]["default"])).items():
-        out.setdefault(key, value)
-    return out
 
 
 def finetune_settings(given: dict | None, source="config") -> dict:
