@@ -488,8 +488,8 @@ def section_load_merge(model, processor, scoring_pps, a):
     from transformers import LlavaForConditionalGeneration
 
     from meaningmaps.model.finetune import FinetuneSpec, lora_config
+    from meaningmaps.model.loading import load_llava
     from meaningmaps.model.merge import merge_adapter
-    from meaningmaps.model.model_loading import load_llava
     from meaningmaps.model.trained_models import load_trained
 
     device, dtype = model.device, model.dtype
@@ -539,7 +539,7 @@ def section_load_merge(model, processor, scoring_pps, a):
         times = [timed_load(lambda: load_llava(str(base), device=str(device), dtype=dt))
                  for _ in range(a.load_repeats)]
         out["load_llava_s"] = {"median": statistics.median(times), "times": times,
-                               "what": "meaningmaps.model.model_loading.load_llava: from_pretrained on the CPU, then .to(device)"}
+                               "what": "meaningmaps.model.loading.load_llava: from_pretrained on the CPU, then .to(device)"}
         times = [timed_load(lambda: LlavaForConditionalGeneration.from_pretrained(
             base, dtype=model.dtype, attn_implementation="sdpa", device_map=str(device))) for _ in range(a.load_repeats)]
         out["from_pretrained_device_map_s"] = {"median": statistics.median(times), "times": times}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from meaningmaps.model.model_loading import image_processor_name, load_processor
+from meaningmaps.model.loading import image_processor_name, load_processor
 
 
 @pytest.fixture

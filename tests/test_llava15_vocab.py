@@ -58,7 +58,7 @@ def llava15_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def llava15(llava15_dir):
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
 
     return load_llava(str(llava15_dir), device="cpu", dtype="fp32")
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
+from meaningmaps.model.card import read_card, write_card
 from meaningmaps.model.finetune import FinetuneSpec, add_lora
 from meaningmaps.model.merge import merge_adapter
-from meaningmaps.model.model_card import read_card, write_card
 from meaningmaps.model.prompting import CATEGORIES, answer_suffix, prompt_text
 
 

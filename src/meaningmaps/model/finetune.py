@@ -23,7 +23,7 @@ One run is described by a :class:`FinetuneSpec` (a JSON file). Each rank of a di
   only an interrupted run with the same inputs, settings and base model, and discards any other
   (:mod:`meaningmaps.model.finetune_checkpoints`); a finished run removes them.
 * **Result**: ``output_dir/adapter`` (peft ``save_pretrained``; gathered across ranks under ZeRO-3) with
-  its model card (:mod:`meaningmaps.model.model_card`), ``output_dir/loss.csv`` and ``output_dir/loss.png``
+  its model card (:mod:`meaningmaps.model.card`), ``output_dir/loss.csv`` and ``output_dir/loss.png``
   (training and held-out loss, and the label-frequency reference), ``output_dir/run_info.json``.
 
 On a CPU-only machine (tests) the ranks talk over gloo: accelerate's own set-up would leave the
@@ -487,9 +487,9 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     import torch
     from transformers import LlavaForConditionalGeneration, set_seed
 
+    from .card import write_card
+    from .loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
     from .loss_curve import write_loss_curve
-    from .model_card import write_card
-    from .model_loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
     from .prompting import prompt_text
     from .trained_models import base_fingerprint
 

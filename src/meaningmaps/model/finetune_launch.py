@@ -78,7 +78,7 @@ def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1, device: str = "
 
     n = torch.cuda.device_count() if torch.cuda.is_available() and device != "cpu" else 0
     if n == 0 and device == "cuda":
-        from .model_loading import no_gpu_error
+        from .loading import no_gpu_error
 
         raise no_gpu_error("the fine-tuning job")
     return n if n > 0 else int(cpu_ranks)

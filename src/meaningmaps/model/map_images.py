@@ -25,7 +25,7 @@ from ..atomic import save_npy
 from ..config import scale_specs
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import InputError
-from .model_card import CARD_NAME, view_settings
+from .card import CARD_NAME, view_settings
 
 
 @dataclass
@@ -46,8 +46,8 @@ MAP_INFO = "info/maps.json"
 def is_base_model(model) -> bool:
     """A base model: a hub id, or a model folder without a card that is no adapter (a trained model
     folder has a card: training and merging write one)."""
-    from .model_card import read_card
-    from .model_loading import looks_like_hub_id
+    from .card import read_card
+    from .loading import looks_like_hub_id
 
     path = Path(model)
     if looks_like_hub_id(str(model)):
@@ -128,11 +128,11 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     from ..data.images import image_size
     from ..maps.meaning_map import map_from_ratings
     from ..maps.patch_files import write_scene_patches
-    from .model_card import read_card
-    from .model_loading import load_processor
-    from .model_ratings import rate_scene
+    from .card import read_card
+    from .loading import load_processor
     from .prompting import prompt_text
     from .qa_jsonl import resolve_pad_fill, write_scene_views
+    from .ratings import rate_scene
     from .trained_models import check_trained_model, load_trained, model_kind
 
     paths = check_images(images)
@@ -146,7 +146,7 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     inference = config["model"]["inference"]
     specs, sigma = scale_specs(config), float(config["meaning_map"]["sigma"])
     if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates
-        from .model_loading import check_model_source, load_llava
+        from .loading import check_model_source, load_llava
 
         source, base = "base", str(model)
         check_model_source(base, "--model")

@@ -122,7 +122,7 @@ def resolve_pad_fill(aspect: str, pad_fill, model: str | None = None) -> tuple[i
     if model is None:
         raise InputError("model.pad_fill", "is processor but no base model was given.",
                          "pass the base model (model.base), or set model.pad_fill to [r, g, b].")
-    from .model_loading import load_processor
+    from .loading import load_processor
     return processor_fill(load_processor(str(model)))
 
 

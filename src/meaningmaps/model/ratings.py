@@ -183,7 +183,7 @@ def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score"
     CSV is written) under ``unparsable="error"``; ``"zero"`` rates it 0 (the paper's), ``"drop"`` (or
     ``drop_unparsable=True``) leaves those patches out of the CSV.
     """
-    from .model_loading import load_llava
+    from .loading import load_llava
 
     _check_choice("mode", mode, MODES)
     _check_choice("map_from", map_from, MAP_FROM)
