@@ -487,7 +487,7 @@ def section_load_merge(model, processor, scoring_pps, a):
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.model.finetune import FinetuneSpec, lora_config
+    from meaningmaps.model.finetune.train import FinetuneSpec, lora_config
     from meaningmaps.model.loading import load_llava
     from meaningmaps.model.merge import merge_adapter
     from meaningmaps.model.trained_models import load_trained
@@ -646,7 +646,7 @@ def section_study_time(a):
     load = pick("load_s", (here, _num("load_merge", "load_llava_s", "median")))
     merge_mem = pick("load_and_merge_in_memory_s", (here, _num("load_merge", "load_trained_in_memory_s", "median")))
 
-    from meaningmaps.model.finetune_settings import defaults
+    from meaningmaps.model.finetune.settings import defaults
 
     epochs = float(defaults()["epochs"])
     spj = a.scenes_per_job
@@ -745,8 +745,8 @@ def section_train(build_model, processor, n_params, a, peak_flops):
 
     from transformers import TrainerCallback
 
-    import meaningmaps.model.finetune as finetune
-    from meaningmaps.model.finetune import FinetuneSpec, PatchRatingDataset, train
+    import meaningmaps.model.finetune.train as finetune
+    from meaningmaps.model.finetune.train import FinetuneSpec, PatchRatingDataset, train
     from meaningmaps.model.prompting import CATEGORIES
     from meaningmaps.model.qa_jsonl import make_record, write_jsonl
 

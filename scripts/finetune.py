@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-from meaningmaps.model.finetune import FinetuneSpec
-from meaningmaps.model.finetune_launch import launch
+from meaningmaps.model.finetune.launch import launch
+from meaningmaps.model.finetune.train import FinetuneSpec
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

@@ -10,7 +10,7 @@ import venv
 
 import pytest
 
-from meaningmaps.model.finetune_launch import child_env, rank_threads
+from meaningmaps.model.finetune.launch import child_env, rank_threads
 from meaningmaps.workflow.gpu_slots import claim_gpus
 from meaningmaps.workflow.shards import assign_shards, model_of, shard_of
 

@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
-from meaningmaps.model.finetune import (
+from meaningmaps.model.finetune.launch import FinetuneFailed, build_command, launch, slurm_head_node
+from meaningmaps.model.finetune.train import (
     ABORT_ENV,
     IGNORE_INDEX,
     LORA_TARGET_REGEX,
@@ -33,7 +34,6 @@ from meaningmaps.model.finetune import (
     optimizer_param_groups,
     read_rows,
 )
-from meaningmaps.model.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
 from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 pytestmark = pytest.mark.slow  # trains models: left out by scripts/test.sh --fast
@@ -156,7 +156,7 @@ def test_spec_json_round_trip_and_checks(tmp_path):
 
 def test_paper_recipe_and_effective_batch():
     from meaningmaps.config import validate_config
-    from meaningmaps.model.finetune_settings import finetune_settings, grad_accum_for
+    from meaningmaps.model.finetune.settings import finetune_settings, grad_accum_for
 
     paper = finetune_settings({"recipe": "paper"})
     assert (paper["learning_rate"], paper["epochs"], paper["per_device_batch"], paper["effective_batch"],
@@ -178,7 +178,7 @@ def test_run_digest_follows_content_not_paths(tmp_path, patch_data, tiny_llava_d
     the rank count or the prompt give a new key; a result-neutral setting does not."""
     import shutil
 
-    from meaningmaps.model.finetune_checkpoints import run_digest
+    from meaningmaps.model.finetune.checkpoints import run_digest
 
     data = tmp_path / "data"
     shutil.copytree(patch_data[1], data / "images")
@@ -306,7 +306,7 @@ def test_lora_on_language_model_only_and_two_learning_rates(tiny_llava_dir, patc
     from peft.tuners.lora import LoraLayer
     from transformers import LlavaForConditionalGeneration, Trainer, TrainingArguments
 
-    from meaningmaps.model.finetune import LlavaLoraTrainer
+    from meaningmaps.model.finetune.train import LlavaLoraTrainer
 
     assert issubclass(LlavaLoraTrainer, Trainer)
     for train_projector in (True, False):

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 
 from meaningmaps.errors import InputError
 from meaningmaps.model.answer_scoring import answer_token_ids, score_answers
-from meaningmaps.model.finetune_data import IGNORE_INDEX, encode_example
+from meaningmaps.model.finetune.data import IGNORE_INDEX, encode_example
 from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 from .conftest import SHARED_DATA

@@ -10,7 +10,7 @@ import torch
 
 from meaningmaps.errors import InputError
 from meaningmaps.model.card import read_card, write_card
-from meaningmaps.model.finetune import FinetuneSpec, add_lora
+from meaningmaps.model.finetune.train import FinetuneSpec, add_lora
 from meaningmaps.model.merge import merge_adapter
 from meaningmaps.model.prompting import CATEGORIES, answer_suffix, prompt_text
 

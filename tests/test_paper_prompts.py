@@ -123,7 +123,7 @@ def test_the_model_is_fed_the_sentencepiece_ids(sp_tokenize, paper_llava):
     from PIL import Image
 
     from meaningmaps.model.answer_scoring import _preprocess, answer_token_ids, generate_answers, score_answers
-    from meaningmaps.model.finetune_data import IGNORE_INDEX, encode_example
+    from meaningmaps.model.finetune.data import IGNORE_INDEX, encode_example
 
     model, plain, processor = paper_llava
     image_id = processor.tokenizer.convert_tokens_to_ids("<image>")

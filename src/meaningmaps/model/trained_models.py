@@ -45,10 +45,10 @@ def model_kind(path) -> str:
 
 
 def base_fingerprint(base: str) -> str:
-    """A digest of the base model's files (``finetune_checkpoints.model_digest``); for a hub id, of
+    """A digest of the base model's files (``finetune.checkpoints.model_digest``); for a hub id, of
     its files in the local hub cache when they are there (so a local copy of it matches), else of
     the id itself."""
-    from .finetune_checkpoints import model_digest
+    from .finetune.checkpoints import model_digest
 
     if not Path(base).is_dir():
         try:

@@ -4,7 +4,7 @@ One run is described by a :class:`FinetuneSpec` (a JSON file). Each rank of a di
 
     python -m torch.distributed.run --nproc_per_node N -m meaningmaps.model.finetune --spec spec.json
 
-(:mod:`meaningmaps.model.finetune_launch` builds that command, single- or multi-node). The recipe:
+(:mod:`meaningmaps.model.finetune.launch` builds that command, single- or multi-node). The recipe:
 
 * **LoRA** (peft) on the *language model's* attention and MLP projections (q, k, v, o, gate, up, down)
   only -- :data:`LORA_TARGET_REGEX` cannot match a vision-tower module. The vision tower is frozen. The
@@ -18,10 +18,10 @@ One run is described by a :class:`FinetuneSpec` (a JSON file). Each rank of a di
   the Trainer (torch AdamW, two learning rates, see :class:`LlavaLoraTrainer`), cosine schedule with
   warmup, activation checkpointing of the language model, bf16 on GPUs (fp32 on the CPU).
 * **Settings**: ``spec.settings``, the ``model.finetune`` keys; the config schema is their one source
-  (:mod:`meaningmaps.model.finetune_settings`).
+  (:mod:`meaningmaps.model.finetune.settings`).
 * **Checkpoints** every ``save_steps`` into ``output_dir/checkpoints/<run digest>``; a rerun resumes
   only an interrupted run with the same inputs, settings and base model, and discards any other
-  (:mod:`meaningmaps.model.finetune_checkpoints`); a finished run removes them.
+  (:mod:`meaningmaps.model.finetune.checkpoints`); a finished run removes them.
 * **Result**: ``output_dir/adapter`` (peft ``save_pretrained``; gathered across ranks under ZeRO-3) with
   its model card (:mod:`meaningmaps.model.card`), ``output_dir/loss.csv`` and ``output_dir/loss.png``
   (training and held-out loss, and the label-frequency reference), ``output_dir/run_info.json``.
@@ -47,12 +47,12 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic import replace_dir, save_text
-from ..errors import InputError
-from .finetune_checkpoints import KEY_LENGTH, discard_other_runs, latest_checkpoint, run_digest
-from .finetune_data import IGNORE_INDEX, PadCollator, PatchRatingDataset, TrainRow, encode_example, read_rows  # noqa: F401 (re-exported)
-from .finetune_settings import finetune_settings, grad_accum_for
-from .prompting import PROMPT_MODES
+from ...atomic import replace_dir, save_text
+from ...errors import InputError
+from ..prompting import PROMPT_MODES
+from .checkpoints import KEY_LENGTH, discard_other_runs, latest_checkpoint, run_digest
+from .data import IGNORE_INDEX, PadCollator, PatchRatingDataset, TrainRow, encode_example, read_rows  # noqa: F401 (re-exported)
+from .settings import finetune_settings, grad_accum_for
 
 log = logging.getLogger("meaningmaps.model.finetune")
 
@@ -76,7 +76,7 @@ class FinetuneSpec:
     """One fine-tuning run; stored as JSON (:meth:`to_json` / :meth:`from_json`), one file per run.
 
     ``settings`` are the ``model.finetune`` keys, completed and checked by
-    :func:`~meaningmaps.model.finetune_settings.finetune_settings` (the config schema is their one source);
+    :func:`~meaningmaps.model.finetune.settings.finetune_settings` (the config schema is their one source);
     they read as attributes too (``spec.lora_r``). ``prompt``: the exact prompt text of the run (with
     the image placeholder; None: :func:`~meaningmaps.model.prompting.prompt_text` in ``prompt_mode``).
     ``eval_jsonl``: the fold's held-out rows, whose loss is computed after every epoch. ``record``:
@@ -156,7 +156,7 @@ class FinetuneSpec:
     # the output layout
     @property
     def checkpoints_root(self) -> Path:
-        """``output_dir/checkpoints``: one folder per run digest (see :mod:`meaningmaps.model.finetune_checkpoints`)."""
+        """``output_dir/checkpoints``: one folder per run digest (see :mod:`meaningmaps.model.finetune.checkpoints`)."""
         return Path(self.output_dir) / "checkpoints"
 
     def checkpoints_dir(self, run_key: str) -> Path:
@@ -455,8 +455,8 @@ def reference_losses(processor, prompt: str, train_answers, heldout_answers=()) 
     import math
     from collections import Counter
 
-    from .answer_scoring import answer_token_ids
-    from .prompting import CATEGORIES
+    from ..answer_scoring import answer_token_ids
+    from ..prompting import CATEGORIES
 
     n_tokens = {c: len(ids) for c, ids in zip(CATEGORIES, answer_token_ids(processor, prompt, append_eos=True),
                                              strict=True)}
@@ -487,11 +487,11 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     import torch
     from transformers import LlavaForConditionalGeneration, set_seed
 
-    from .card import write_card
-    from .loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
+    from ..card import write_card
+    from ..loading import PROCESSOR_KWARGS, check_model_source, check_pil_backend, image_processor_name
+    from ..prompting import prompt_text
+    from ..trained_models import base_fingerprint
     from .loss_curve import write_loss_curve
-    from .prompting import prompt_text
-    from .trained_models import base_fingerprint
 
     warnings.filterwarnings("ignore", message=r".*torch\.distributed\.(all_gather_into_tensor|reduce_scatter_tensor)"
                                               r"` is deprecated", category=FutureWarning)
@@ -509,7 +509,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     check_pil_backend(processor, spec.base_model)
     token_ids = "processor"
     if spec.prompt_mode == "paper":  # the original LLaVA code's (SentencePiece) ids, where the vocabulary allows
-        from .sentencepiece_ids import paper_processor
+        from ..sentencepiece_ids import paper_processor
 
         processor, token_ids = paper_processor(processor)
     prompt = spec.prompt if spec.prompt is not None else prompt_text(processor, spec.prompt_mode)

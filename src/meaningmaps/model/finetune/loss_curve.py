@@ -5,7 +5,7 @@ The rows come from the HF Trainer's ``state.log_history``: one per logging step 
 at the last step), merged by step; the final summary entry (``train_loss``) is left out. A resumed
 run's history includes the entries up to its checkpoint, so the curves span the whole run. The plot
 also draws the loss of a model that knows only the training label frequencies (see
-:func:`meaningmaps.model.finetune.reference_losses`): a curve above it has learned nothing of the images.
+:func:`meaningmaps.model.finetune.train.reference_losses`): a curve above it has learned nothing of the images.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..atomic import atomic_path, save_csv
+from ...atomic import atomic_path, save_csv
 
 COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "eval_loss")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 
-from ..errors import InputError
-from ..schema import apply_recipe
-from ..schema import finetune_schema as _schema
+from ...errors import InputError
+from ...schema import apply_recipe
+from ...schema import finetune_schema as _schema
 
 # Settings that do not change the trained weights: a run may be resumed across a change of these.
 # (gpus: the ranks that actually run enter the run's digest as its world size.)

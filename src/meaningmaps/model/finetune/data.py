@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from .prompting import QUESTION, answer_suffix, prompt_text
-from .qa_jsonl import read_jsonl
+from ...errors import InputError
+from ..prompting import QUESTION, answer_suffix, prompt_text
+from ..qa_jsonl import read_jsonl
 
 IGNORE_INDEX = -100
 

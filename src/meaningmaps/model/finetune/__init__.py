@@ -1,0 +1,1 @@
+"""LoRA fine-tuning of LLaVA to rate scene patches."""
