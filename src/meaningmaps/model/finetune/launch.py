@@ -33,8 +33,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import meaningmaps
+
+from ..loading import no_gpu_error
 from .checkpoints import discard_other_runs, latest_checkpoint, run_digest
-from .train import FinetuneSpec
+from .spec import FinetuneSpec
 
 RDZV_PORT = 29500
 
@@ -74,12 +77,10 @@ def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1, device: str = "
     model.device; cuda without a visible GPU is an error, cpu ignores GPUs)."""
     if nproc is not None:
         return int(nproc)
-    import torch
+    import torch  # heavy: loaded only when the GPUs must be counted
 
     n = torch.cuda.device_count() if torch.cuda.is_available() and device != "cpu" else 0
     if n == 0 and device == "cuda":
-        from ..loading import no_gpu_error
-
         raise no_gpu_error("the fine-tuning job")
     return n if n > 0 else int(cpu_ranks)
 
@@ -108,7 +109,7 @@ def build_command(spec_path, nproc: int, env=None, head_node: str | None = None,
 
 def package_root() -> str:
     """The folder that holds this ``meaningmaps`` package (``src/`` of the workflow)."""
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(meaningmaps.__file__).resolve().parent.parent)
 
 
 def child_env(env) -> dict:
