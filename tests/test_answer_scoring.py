@@ -475,7 +475,7 @@ def test_rate_scene_missing_image_fails_before_model_load(tmp_path, images, monk
     def no_load(*args, **kwargs):
         raise AssertionError("the model must not be loaded")
 
-    monkeypatch.setattr("meaningmaps.model.loading.load_llava", no_load)
+    monkeypatch.setattr(model_ratings, "load_llava", no_load)
     with pytest.raises(InputError, match="fine_2.png"):
         model_ratings.rate_scene(tmp_path / "no-model", views, index, tmp_path / "out.csv", progress=False)
     assert not (tmp_path / "out.csv").exists()

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from .card import CARD_NAME, check_card
+from .finetune.checkpoints import model_digest
+from .loading import check_model_source, load_llava, load_processor, pick_device, pick_dtype
 
 ADAPTER, MERGED = "adapter", "merged"
 
@@ -48,8 +50,6 @@ def base_fingerprint(base: str) -> str:
     """A digest of the base model's files (``finetune.checkpoints.model_digest``); for a hub id, of
     its files in the local hub cache when they are there (so a local copy of it matches), else of
     the id itself."""
-    from .finetune.checkpoints import model_digest
-
     if not Path(base).is_dir():
         try:
             from huggingface_hub import snapshot_download
@@ -89,15 +89,11 @@ def check_trained_model(path, expected: dict, base: str | None, *, key: str = "m
 def load_trained(path, base: str, device: str = "auto", dtype: str = "auto"):
     """(model in eval mode on the device, processor) of a trained model folder: a merged model as
     it is; an adapter onto ``base``, merged in float32 in memory (as rule merge), then cast."""
-    from .loading import load_llava, load_processor, pick_device, pick_dtype
-
     if model_kind(path) == MERGED:
         return load_llava(str(path), device=device, dtype=dtype)
     import torch
     from peft import PeftModel
     from transformers import LlavaForConditionalGeneration
-
-    from .loading import check_model_source
 
     check_model_source(base)
     dev = pick_device(device)
