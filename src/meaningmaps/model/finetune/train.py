@@ -77,8 +77,7 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
 
     # ---------------------------------------------------------------------- processor, prompt, data
     processor, token_ids = load_processor(spec, processor)
-    spec = dataclasses.replace(spec, prompt=spec.prompt if spec.prompt is not None
-                               else prompt_text(processor, spec.prompt_mode))
+    spec = with_prompt(spec, processor)
     train_set, heldout_set = load_datasets(spec, processor)
 
     # ---------------------------------------------------------------------- checkpoints: only this run's
@@ -102,13 +101,9 @@ def train(spec: FinetuneSpec, *, model=None, processor=None, callbacks=(), run_k
     # ---------------------------------------------------------------------- train
     trainer = LlavaLoraTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=heldout_set,
                                data_collator=PadCollator(processor.tokenizer.pad_token_id),
-                               processing_class=processor, callbacks=[ProgressLog(), *callbacks, *callbacks_for_tests()],
-                               projector_lr=settings.projector_lr)
-    if resume is not None:
-        log.info("resuming from checkpoint %s (an interrupted run with the same inputs and settings, digest %s)",
-                 resume, run_key[:KEY_LENGTH])
-    else:
-        log.info("training from scratch (run digest %s)", run_key[:KEY_LENGTH])
+                               processing_class=processor, projector_lr=settings.projector_lr,
+                               callbacks=[ProgressLog(), *callbacks, *callbacks_for_tests()])
+    log_start(resume, run_key)
     trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     if heldout_set is not None:
         evaluate_last_step(trainer)
@@ -139,6 +134,14 @@ def load_processor(spec: FinetuneSpec, processor=None) -> tuple:
     if spec.prompt_mode == "paper":
         return paper_processor(processor)
     return processor, "processor"
+
+
+def with_prompt(spec: FinetuneSpec, processor) -> FinetuneSpec:
+    """The spec with its exact prompt text: the one given (the workflow's qa/prompt.txt), else the
+    prompt mode's text for this processor."""
+    if spec.prompt is not None:
+        return spec
+    return dataclasses.replace(spec, prompt=prompt_text(processor, spec.prompt_mode))
 
 
 def load_datasets(spec: FinetuneSpec, processor) -> tuple[PatchRatingDataset, PatchRatingDataset | None]:
@@ -186,6 +189,14 @@ def add_lora_for_training(model, settings: FinetuneSettings) -> tuple:
     log.info("trainable parameters: LoRA %d, projector %d (frozen %d)", counts["lora"], counts["projector"],
              counts["frozen"])
     return model, counts
+
+
+def log_start(resume: Path | None, run_key: str) -> None:
+    if resume is not None:
+        log.info("resuming from checkpoint %s (an interrupted run with the same inputs and settings, digest %s)",
+                 resume, run_key[:KEY_LENGTH])
+    else:
+        log.info("training from scratch (run digest %s)", run_key[:KEY_LENGTH])
 
 
 def evaluate_last_step(trainer) -> None:
