@@ -32,7 +32,7 @@ the order below); the matmul ceiling and the model build always run first.
    and the ``model.inference.scenes_per_job`` at which a shard's load + merge is <= 10% of its scoring;
 6. ``paper_loop``: the paper's inference, one patch per greedy ``generate`` call, ``max_new_tokens`` 4;
 7. ``probe``: vision-tower feature extraction for the linear probe (``probe.patch_features``);
-8. ``train``: LoRA fine-tuning steps through ``finetune.train`` (HF Trainer + DeepSpeed ZeRO-2, one
+8. ``train``: LoRA fine-tuning steps through ``finetune.train.train`` (HF Trainer + DeepSpeed ZeRO-2, one
    GPU) for each ``--train-variants`` entry (``gc``: activation checkpointing of every layer, ``gc2``:
    every other layer, ``nogc``: none; ``-<per-device batch>``; a ``liger-`` prefix applies Liger
    kernels when ``liger_kernel`` is importable), each on a fresh model, out of memory recorded, not
@@ -487,9 +487,10 @@ def section_load_merge(model, processor, scoring_pps, a):
     import torch
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.model.finetune import FinetuneSpec, lora_config
+    from meaningmaps.model.finetune.lora import lora_config
+    from meaningmaps.model.finetune.spec import FinetuneSpec
+    from meaningmaps.model.loading import load_llava
     from meaningmaps.model.merge import merge_adapter
-    from meaningmaps.model.model_loading import load_llava
     from meaningmaps.model.trained_models import load_trained
 
     device, dtype = model.device, model.dtype
@@ -539,7 +540,7 @@ def section_load_merge(model, processor, scoring_pps, a):
         times = [timed_load(lambda: load_llava(str(base), device=str(device), dtype=dt))
                  for _ in range(a.load_repeats)]
         out["load_llava_s"] = {"median": statistics.median(times), "times": times,
-                               "what": "meaningmaps.model.model_loading.load_llava: from_pretrained on the CPU, then .to(device)"}
+                               "what": "meaningmaps.model.loading.load_llava: from_pretrained on the CPU, then .to(device)"}
         times = [timed_load(lambda: LlavaForConditionalGeneration.from_pretrained(
             base, dtype=model.dtype, attn_implementation="sdpa", device_map=str(device))) for _ in range(a.load_repeats)]
         out["from_pretrained_device_map_s"] = {"median": statistics.median(times), "times": times}
@@ -551,7 +552,7 @@ def section_load_merge(model, processor, scoring_pps, a):
         t0 = time.perf_counter()
         spec = FinetuneSpec(base_model=str(base), train_jsonl="-", image_root="-", output_dir="-",
                             settings={"lora_r": a.lora_r, "lora_alpha": 2 * a.lora_r})
-        cfg = lora_config(spec)
+        cfg = lora_config(spec.settings)
         cfg.init_lora_weights = False
         net = LlavaForConditionalGeneration.from_pretrained(base, dtype=torch.float32)
         peft_model = get_peft_model(net, cfg)
@@ -646,7 +647,7 @@ def section_study_time(a):
     load = pick("load_s", (here, _num("load_merge", "load_llava_s", "median")))
     merge_mem = pick("load_and_merge_in_memory_s", (here, _num("load_merge", "load_trained_in_memory_s", "median")))
 
-    from meaningmaps.model.finetune_settings import defaults
+    from meaningmaps.model.finetune.settings import defaults
 
     epochs = float(defaults()["epochs"])
     spj = a.scenes_per_job
@@ -745,8 +746,10 @@ def section_train(build_model, processor, n_params, a, peak_flops):
 
     from transformers import TrainerCallback
 
-    import meaningmaps.model.finetune as finetune
-    from meaningmaps.model.finetune import FinetuneSpec, PatchRatingDataset, train
+    import meaningmaps.model.finetune.train as finetune  # its enable_language_checkpointing is swapped per variant
+    from meaningmaps.model.finetune.data import PatchRatingDataset
+    from meaningmaps.model.finetune.spec import FinetuneSpec
+    from meaningmaps.model.finetune.train import train
     from meaningmaps.model.prompting import CATEGORIES
     from meaningmaps.model.qa_jsonl import make_record, write_jsonl
 

@@ -83,7 +83,7 @@ def build_random_model(a, device, dtype):
 def load_saved_model(path, device, dtype):
     from transformers import LlavaForConditionalGeneration
 
-    from meaningmaps.model.model_loading import load_processor
+    from meaningmaps.model.loading import load_processor
 
     processor = load_processor(path)
     model = LlavaForConditionalGeneration.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
@@ -159,7 +159,7 @@ def main(argv=None):
     import torch
     import transformers
 
-    from meaningmaps.model.model_loading import pick_device, pick_dtype
+    from meaningmaps.model.loading import pick_device, pick_dtype
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -242,7 +242,7 @@ def heldout_inputs(wildcards):
 
 def view_settings():
     """How the model views are made and prompted: what a trained model's card must agree with."""
-    from meaningmaps.model.model_card import view_settings as settings_of
+    from meaningmaps.model.card import view_settings as settings_of
 
     return settings_of(config)
 

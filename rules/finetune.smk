@@ -1,7 +1,7 @@
 # LoRA fine-tuning (HF Trainer + DeepSpeed) of one fold's model, then a standalone merged model.
-# Subpackage model/: src/meaningmaps/model/finetune.py (worker), finetune_launch.py (torchrun/srun),
-# finetune_settings.py (model.finetune, from the config schema), finetune_checkpoints.py, finetune_data.py,
-# loss_curve.py, model_card.py, merge.py, model_release.py
+# Subpackage model/finetune/: src/meaningmaps/model/finetune/launch.py (torchrun/srun), train.py (the worker),
+# settings.py (model.finetune, from the config schema), checkpoints.py, data.py, loss_curve.py; model/: card.py,
+# merge.py, release.py
 # Checkpoints live in models/<fold>/checkpoints/<run digest> (not an output): a killed job resumes
 # from the latest one; a run whose training data (content), prompt, settings or base model differ
 # discards them and trains from scratch; a finished run removes them.

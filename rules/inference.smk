@@ -4,7 +4,7 @@
 #   finetuned  each scene rated by the merged model of the fold that held it out (or model.finetuned_model)
 #   probe      ridge regression from the frozen vision tower's pooled patch features (same folds,
 #              or model.probe_model)
-# Subpackage model/: src/meaningmaps/model/model_ratings.py (answer_scoring.py), trained_models.py, probe.py;
+# Subpackage model/: src/meaningmaps/model/ratings.py (answer_scoring.py), trained_models.py, probe.py;
 # the shards: src/meaningmaps/workflow/shards.py
 
 

@@ -1,7 +1,7 @@
 # The base model: a hub id or a local folder (config model.base), or a tiny random LLaVA that
 # this rule writes there for the offline demo and tests (config model.build_tiny; with
 # model.build_tiny.tokenizer it has LLaVA-1.5's own text vocabulary).
-# Subpackage model/: src/meaningmaps/model/tiny_llava.py (and model_loading.py for the checks every model job makes)
+# Subpackage model/: src/meaningmaps/model/tiny_llava.py (and loading.py for the checks every model job makes)
 
 if MODEL_SOURCES and MODEL["build_tiny"]:
     from meaningmaps.model.tiny_llava import tokenizer_file

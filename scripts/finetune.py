@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-from meaningmaps.model.finetune import FinetuneSpec
-from meaningmaps.model.finetune_launch import launch
+from meaningmaps.model.finetune.launch import launch
+from meaningmaps.model.finetune.spec import FinetuneSpec
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):
@@ -14,5 +14,5 @@ with logged(snakemake):
                         prompt=Path(sm.input.prompt).read_text(), eval_jsonl=sm.input.get("heldout"),
                         settings=dict(sm.params.settings), record=dict(sm.params.record))
     spec_path = spec.to_json(Path(sm.params.out_dir) / "spec.json")  # the run's one spec file
-    adapter = launch(spec_path, cpu_ranks=spec.cpu_ranks, stdout=sys.stdout, device=sm.params.device)
+    adapter = launch(spec_path, cpu_ranks=spec.settings.cpu_ranks, stdout=sys.stdout, device=sm.params.device)
     print(f"adapter: {adapter}")

@@ -4,9 +4,9 @@ import time
 from pathlib import Path
 
 from meaningmaps.atomic import atomic_dir
-from meaningmaps.model.model_card import check_card
-from meaningmaps.model.model_loading import load_llava
-from meaningmaps.model.model_ratings import rate_scene
+from meaningmaps.model.card import check_card
+from meaningmaps.model.loading import load_llava
+from meaningmaps.model.ratings import rate_scene
 from meaningmaps.model.sentencepiece_ids import paper_processor
 from meaningmaps.model.trained_models import load_trained
 from meaningmaps.workflow.rule_support import logged

@@ -8,7 +8,7 @@ from PIL import Image
 
 from meaningmaps.atomic import atomic_dir
 from meaningmaps.errors import InputError
-from meaningmaps.model.model_loading import load_llava
+from meaningmaps.model.loading import load_llava
 from meaningmaps.model.probe import patch_features
 from meaningmaps.workflow.rule_support import logged
 

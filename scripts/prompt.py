@@ -4,7 +4,7 @@ tokenizes them (llava_v1 mode; paper mode rebuilds the original ids itself where
 
 from meaningmaps.atomic import save_text
 from meaningmaps.errors import InputError
-from meaningmaps.model.model_loading import load_processor
+from meaningmaps.model.loading import load_processor
 from meaningmaps.model.prompting import prompt_text, prompt_token_mismatch
 from meaningmaps.model.sentencepiece_ids import paper_processor
 from meaningmaps.workflow.rule_support import logged

@@ -1,8 +1,8 @@
 """Rule release_model: the adapter of the model trained on every scene, its card with the
 cross-validated scores (models/all/release, the folder to share)."""
 
-from meaningmaps.model.model_card import read_card
-from meaningmaps.model.model_release import release_model
+from meaningmaps.model.card import read_card
+from meaningmaps.model.release import release_model
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from meaningmaps.errors import InputError
-from meaningmaps.model import model_ratings
+from meaningmaps.model import ratings as model_ratings
 from meaningmaps.model.answer_scoring import (
     InferenceOOMError,
     answer_probabilities,
@@ -32,7 +32,7 @@ SIZES = [(40, 40), (80, 60), (56, 56), (30, 90), (100, 70)]  # (h, w): the proce
 
 @pytest.fixture(scope="module")
 def llava(tiny_llava_dir):
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
 
     return load_llava(str(tiny_llava_dir), device="cpu", dtype="fp32")
 
@@ -292,7 +292,7 @@ def test_tree_equals_cached_append_eos(llava, images):
 
 def test_tree_equals_cached_eager_attention(tiny_llava_dir, images):
     """Eager attention adds the mask: the tree mask is then additive float, not bool."""
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
 
     model, processor = load_llava(str(tiny_llava_dir), device="cpu", dtype="fp32", attn="eager")
     prompts = [prompt_text(processor), short_prompt(processor), prompt_text(processor)]
@@ -475,7 +475,7 @@ def test_rate_scene_missing_image_fails_before_model_load(tmp_path, images, monk
     def no_load(*args, **kwargs):
         raise AssertionError("the model must not be loaded")
 
-    monkeypatch.setattr("meaningmaps.model.model_loading.load_llava", no_load)
+    monkeypatch.setattr(model_ratings, "load_llava", no_load)
     with pytest.raises(InputError, match="fine_2.png"):
         model_ratings.rate_scene(tmp_path / "no-model", views, index, tmp_path / "out.csv", progress=False)
     assert not (tmp_path / "out.csv").exists()

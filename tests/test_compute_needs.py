@@ -10,7 +10,7 @@ import venv
 
 import pytest
 
-from meaningmaps.model.finetune_launch import child_env, rank_threads
+from meaningmaps.model.finetune.launch import child_env, rank_threads
 from meaningmaps.workflow.gpu_slots import claim_gpus
 from meaningmaps.workflow.shards import assign_shards, model_of, shard_of
 
@@ -70,7 +70,7 @@ def test_launcher_children_import_the_package_from_src_alone(tmp_path):
     venv.create(tmp_path / "bare", with_pip=False)
     python = tmp_path / "bare" / "bin" / "python"
     code = ("import importlib.util, meaningmaps; "
-            "print(meaningmaps.__file__, importlib.util.find_spec('meaningmaps.model.finetune').origin)")
+            "print(meaningmaps.__file__, importlib.util.find_spec('meaningmaps.model.finetune.__main__').origin)")
     without = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
     assert without.returncode != 0 and "No module named 'meaningmaps'" in without.stderr
     env = child_env({"PATH": os.environ["PATH"], "PYTHONPATH": "/somewhere/else"})
@@ -78,7 +78,7 @@ def test_launcher_children_import_the_package_from_src_alone(tmp_path):
     found = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split() == [str(REPO / "src" / "meaningmaps" / "__init__.py"),
-                                    str(REPO / "src" / "meaningmaps" / "model" / "finetune.py")]
+                                    str(REPO / "src" / "meaningmaps" / "model" / "finetune" / "__main__.py")]
 
 
 def test_ranks_share_the_jobs_threads():

@@ -131,7 +131,7 @@ def test_layout_section_names_every_module():
 
 def test_fine_tuning_is_one_table_lookup():
     row = next(r for r in layout_table_rows() if "`rules/finetune.smk`" in r)
-    assert "src/meaningmaps/model/finetune.py" in layout_paths(row)
+    assert "src/meaningmaps/model/finetune/train.py" in layout_paths(row)
 
 
 # --- every module path and dotted name in the README -----------------------------------------------

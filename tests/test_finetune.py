@@ -18,22 +18,12 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
-from meaningmaps.model.finetune import (
-    ABORT_ENV,
-    IGNORE_INDEX,
-    LORA_TARGET_REGEX,
-    FinetuneSpec,
-    PadCollator,
-    PatchRatingDataset,
-    add_lora,
-    check_trainable,
-    deepspeed_config,
-    enable_language_checkpointing,
-    encode_example,
-    optimizer_param_groups,
-    read_rows,
-)
-from meaningmaps.model.finetune_launch import FinetuneFailed, build_command, launch, slurm_head_node
+from meaningmaps.model.finetune.arguments import deepspeed_config
+from meaningmaps.model.finetune.data import IGNORE_INDEX, PadCollator, PatchRatingDataset, encode_example, read_rows
+from meaningmaps.model.finetune.launch import FinetuneFailed, build_command, launch, slurm_head_node
+from meaningmaps.model.finetune.lora import LORA_TARGET_REGEX, add_lora, check_trainable, enable_language_checkpointing
+from meaningmaps.model.finetune.spec import FinetuneSpec
+from meaningmaps.model.finetune.testing_hooks import ABORT_ENV
 from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 pytestmark = pytest.mark.slow  # trains models: left out by scripts/test.sh --fast
@@ -132,16 +122,19 @@ def test_spec_json_round_trip_and_checks(tmp_path):
                         settings={"zero_stage": 3, "train_projector": False, "save_total_limit": None})
     back = FinetuneSpec.from_json(spec.to_json(tmp_path / "s.json"))
     assert back == spec
+    assert json.loads((tmp_path / "s.json").read_text())["settings"] == spec.settings.to_dict()
     # every default comes from the config schema (the one source), e.g. the LLaVA-1.5 LoRA recipe's
     schema = load_schema()["properties"]["model"]["properties"]["finetune"]["properties"]
-    assert set(spec.settings) == set(schema)
+    settings = spec.settings.to_dict()
+    assert list(settings) == list(schema)
     for key, prop in schema.items():
         if key not in ("zero_stage", "train_projector", "save_total_limit"):
-            assert spec.settings[key] == prop["default"], key
-    assert (spec.lora_r, spec.lora_alpha, spec.lora_dropout, spec.learning_rate, spec.projector_lr,
-            spec.lr_scheduler, spec.warmup_ratio, spec.per_device_batch, spec.bf16, spec.logging_steps,
-            spec.max_grad_norm, spec.dataloader_workers) == (128, 256, 0.05, 2e-4, 2e-5, "cosine", 0.03, 16, True,
-                                                             10, 1.0, 4)
+            assert settings[key] == prop["default"], key
+    s = spec.settings
+    assert (s.lora_r, s.lora_alpha, s.lora_dropout, s.learning_rate, s.projector_lr, s.lr_scheduler, s.warmup_ratio,
+            s.per_device_batch, s.bf16, s.logging_steps, s.max_grad_norm, s.dataloader_workers) == (
+        128, 256, 0.05, 2e-4, 2e-5, "cosine", 0.03, 16, True, 10, 1.0, 4)
+    assert (s.zero_stage, s.train_projector, s.save_total_limit) == (3, False, None)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**spec.to_dict(), "lora_rank": 4}))
     with pytest.raises(InputError, match="unknown field"):
@@ -154,14 +147,62 @@ def test_spec_json_round_trip_and_checks(tmp_path):
         assert str(bad) in str(err.value)
 
 
+def test_settings_class_is_the_schema():
+    """FinetuneSettings names what the schema holds (model.finetune): the same keys in the same order,
+    each of the schema's type; the defaults and descriptions stay in the schema alone."""
+    import dataclasses
+    import typing
+
+    from meaningmaps.model.finetune.settings import FinetuneSettings
+    from meaningmaps.schema import finetune_schema
+
+    def python_type(prop: dict):
+        if "enum" in prop:
+            kinds = {type(v) for v in prop["enum"]}
+            assert len(kinds) == 1, prop
+            return kinds.pop()
+        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+        named = {"integer": int, "number": float, "boolean": bool, "string": str}
+        types = [named[k] for k in kinds if k != "null"]
+        assert len(types) == 1, prop
+        return types[0] | None if "null" in kinds else types[0]
+
+    schema = finetune_schema()["properties"]
+    hints = typing.get_type_hints(FinetuneSettings)
+    fields = dataclasses.fields(FinetuneSettings)
+    assert [f.name for f in fields] == list(schema)
+    assert {name: hints[name] for name in schema} == {name: python_type(prop) for name, prop in schema.items()}
+    assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
+
+
+def test_test_hooks_load_only_when_asked(monkeypatch):
+    """The test-only callbacks (testing_hooks.py) are not imported by a real run."""
+    import subprocess
+    import sys
+
+    from meaningmaps.model.finetune import testing_hooks, train
+
+    assert train.TEST_HOOK_VARIABLES == testing_hooks.VARIABLES
+    for name in testing_hooks.VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert train.callbacks_for_tests() == []
+    monkeypatch.setenv(ABORT_ENV, "3")
+    assert [type(c).__name__ for c in train.callbacks_for_tests()] == ["AbortAfterSave"]
+    code = ("import sys, meaningmaps.model.finetune.train as t; t.callbacks_for_tests(); "
+            "print('meaningmaps.model.finetune.testing_hooks' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k not in testing_hooks.VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.stdout.split() == ["False"], out.stderr[-800:]
+
+
 def test_paper_recipe_and_effective_batch():
     from meaningmaps.config import validate_config
-    from meaningmaps.model.finetune_settings import finetune_settings, grad_accum_for
+    from meaningmaps.model.finetune.settings import finetune_settings, grad_accum_for
 
     paper = finetune_settings({"recipe": "paper"})
-    assert (paper["learning_rate"], paper["epochs"], paper["per_device_batch"], paper["effective_batch"],
-            paper["zero_stage"], paper["lora_r"], paper["lora_alpha"]) == (2e-5, 2, 4, 24, 3, 128, 256)
-    assert finetune_settings({"recipe": "paper", "epochs": 1})["epochs"] == 1  # the config's keys win
+    assert (paper.learning_rate, paper.epochs, paper.per_device_batch, paper.effective_batch,
+            paper.zero_stage, paper.lora_r, paper.lora_alpha) == (2e-5, 2, 4, 24, 3, 128, 256)
+    assert finetune_settings({"recipe": "paper", "epochs": 1}).epochs == 1  # the config's keys win
     assert grad_accum_for(paper, 6) == 1 and grad_accum_for(paper, 1) == 6 and grad_accum_for(paper, 2) == 3
     with pytest.raises(InputError, match="per_device_batch to one of") as err:
         grad_accum_for(paper, 4)  # 24 / (4 x 4) is not whole
@@ -178,7 +219,7 @@ def test_run_digest_follows_content_not_paths(tmp_path, patch_data, tiny_llava_d
     the rank count or the prompt give a new key; a result-neutral setting does not."""
     import shutil
 
-    from meaningmaps.model.finetune_checkpoints import run_digest
+    from meaningmaps.model.finetune.checkpoints import run_digest
 
     data = tmp_path / "data"
     shutil.copytree(patch_data[1], data / "images")
@@ -306,14 +347,14 @@ def test_lora_on_language_model_only_and_two_learning_rates(tiny_llava_dir, patc
     from peft.tuners.lora import LoraLayer
     from transformers import LlavaForConditionalGeneration, Trainer, TrainingArguments
 
-    from meaningmaps.model.finetune import LlavaLoraTrainer
+    from meaningmaps.model.finetune.trainer import LlavaLoraTrainer, optimizer_param_groups
 
     assert issubclass(LlavaLoraTrainer, Trainer)
     for train_projector in (True, False):
         spec = FinetuneSpec.from_json(make_spec(tiny_llava_dir, patch_data, tmp_path / f"sel{train_projector}",
                                                 train_projector=train_projector))
         base = LlavaForConditionalGeneration.from_pretrained(tiny_llava_dir)
-        model = add_lora(base, spec)
+        model = add_lora(base, spec.settings)
         enable_language_checkpointing(model)
         names = dict(model.named_parameters())
         assert not any(p.requires_grad for n, p in names.items() if "vision_tower" in n)
@@ -341,26 +382,26 @@ def test_lora_on_language_model_only_and_two_learning_rates(tiny_llava_dir, patc
         enable_language_checkpointing(model)
 
         # the Trainer subclass builds AdamW with the LoRA lr and the projector lr
-        args = TrainingArguments(output_dir=str(tmp_path / "t"), use_cpu=True, learning_rate=spec.learning_rate,
+        args = TrainingArguments(output_dir=str(tmp_path / "t"), use_cpu=True, learning_rate=spec.settings.learning_rate,
                                  weight_decay=0.1, optim="adamw_torch", report_to="none")
-        trainer = LlavaLoraTrainer(model=model, args=args, projector_lr=spec.projector_lr)
+        trainer = LlavaLoraTrainer(model=model, args=args, projector_lr=spec.settings.projector_lr)
         opt = trainer.create_optimizer()
         assert isinstance(opt, torch.optim.AdamW)
         lrs = {g["name"]: g["lr"] for g in opt.param_groups}
-        assert opt.param_groups[0]["lr"] == spec.learning_rate  # the logged learning rate is LoRA's
+        assert opt.param_groups[0]["lr"] == spec.settings.learning_rate  # the logged learning rate is LoRA's
         seen = [id(p) for g in opt.param_groups for p in g["params"]]
         assert sorted(seen) == sorted(id(p) for p in model.parameters() if p.requires_grad)
         for g in opt.param_groups:
             part = "projector" if g["name"].startswith("projector") else "lora"
-            assert g["lr"] == (spec.projector_lr if part == "projector" else spec.learning_rate)
+            assert g["lr"] == (spec.settings.projector_lr if part == "projector" else spec.settings.learning_rate)
             by_id = {id(p): n for n, p in names.items()}
             assert all(("multi_modal_projector" in by_id[id(p)]) == (part == "projector") for p in g["params"])
             assert g["weight_decay"] == (0.0 if g["name"].endswith("no_decay") else 0.1)
         if train_projector:
-            assert set(lrs.values()) == {spec.learning_rate, spec.projector_lr}
+            assert set(lrs.values()) == {spec.settings.learning_rate, spec.settings.projector_lr}
             assert "projector_no_decay" in lrs  # the projector's biases
         else:
-            assert set(lrs.values()) == {spec.learning_rate}
+            assert set(lrs.values()) == {spec.settings.learning_rate}
         groups = optimizer_param_groups(model, 1.0, 0.5, 0.0, set())
         assert all(g["weight_decay"] == 0.0 for g in groups)
     assert LORA_TARGET_REGEX  # recorded in the adapter config below

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from meaningmaps.data.demo import make_demo_study
-from meaningmaps.model.finetune import PAUSE_ENV
+from meaningmaps.model.finetune.testing_hooks import PAUSE_ENV
 
 from .conftest import REPO, demo_config
 from .test_workflow import SNAKEMAKE, snakemake, write_config

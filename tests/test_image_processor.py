@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from meaningmaps.model.model_loading import image_processor_name, load_processor
+from meaningmaps.model.loading import image_processor_name, load_processor
 
 
 @pytest.fixture
@@ -45,9 +45,10 @@ def test_training_and_merging_load_the_pil_processor_too():
     """finetune and merge load their processor with the same keyword as load_processor."""
     import inspect
 
-    from meaningmaps.model import finetune, merge
+    from meaningmaps.model import merge
+    from meaningmaps.model.finetune import train
 
-    for module in (finetune, merge):
+    for module in (train, merge):
         src = inspect.getsource(module)
         assert "AutoProcessor.from_pretrained(" in src
         assert all("**PROCESSOR_KWARGS" in line for line in src.splitlines() if "AutoProcessor.from_pretrained(" in line)

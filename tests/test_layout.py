@@ -50,3 +50,147 @@ def test_every_rule_file_names_its_modules_and_they_exist():
         assert paths, f"{smk.name}: the header names no module (src/meaningmaps/...)"
         for path in paths:
             assert (REPO / path).is_file(), f"{smk.name} names {path}, which does not exist"
+
+
+# --- one-way imports -------------------------------------------------------------------------------
+
+# Packages a module may import inside a function (so that the modules sharing its file, and whoever
+# imports them, do without it), and why.
+HEAVY = {
+    **dict.fromkeys(("torch", "transformers", "peft", "accelerate", "deepspeed", "tokenizers", "huggingface_hub",
+                     "safetensors", "tqdm"),
+                    "the model extra (pyproject's [model], envs/model.yaml): the Snakefile, the light rules and the "
+                    "launcher import the same modules without it, and it takes seconds to load"),
+    "matplotlib": "seconds to import, and its backend (Agg) is chosen just before a figure is drawn",
+}
+# Other imports inside a function, each with its reason.
+ALLOWED = {
+    ("meaningmaps.model.finetune.train", "meaningmaps.model.finetune.testing_hooks"):
+        "test code (a job that dies after a checkpoint): loaded only when a test sets its variable",
+}
+# Pending: issue 21 is editing these files now; their imports inside functions are reviewed once it
+# has landed (issue 24). Remove an entry when its import moves to the top of its module.
+PENDING = {
+    "meaningmaps.cli": {"importlib", "meaningmaps", "meaningmaps.config", "meaningmaps.config_docs",
+                        "meaningmaps.data.data_inspection", "meaningmaps.evaluation.score_folders",
+                        "meaningmaps.model.map_images", "os", "pandas"},
+    "meaningmaps.data.data_inspection": {"meaningmaps.config", "meaningmaps.data.external_maps",
+                                         "meaningmaps.data.fixations", "meaningmaps.data.mat_files",
+                                         "meaningmaps.data.rating_grid", "meaningmaps.data.rating_matrix", "pandas"},
+    "meaningmaps.data.dataset": {"meaningmaps.data.data_inspection", "meaningmaps.data.fixations"},
+    "meaningmaps.data.demo": {"copy", "yaml"},
+    "meaningmaps.data.external_maps": {"meaningmaps.data.mat_files"},
+    "meaningmaps.data.fixation_tables": {"meaningmaps.data.fixations"},
+    "meaningmaps.data.fixations": {"meaningmaps.data.mat_files"},
+    "meaningmaps.data.map_export": {"meaningmaps.atomic", "scipy.io"},
+    "meaningmaps.data.mat_files": {"h5py", "scipy.io"},
+    "meaningmaps.data.mat_writer": {"scipy.io"},
+    "meaningmaps.data.rating_matrix": {"meaningmaps.data.mat_files", "meaningmaps.data.mat_writer"},
+    "meaningmaps.model.map_images": {"PIL", "json", "matplotlib", "meaningmaps.atomic", "meaningmaps.data.images",
+                                     "meaningmaps.evaluation.figures", "meaningmaps.maps.meaning_map",
+                                     "meaningmaps.maps.patch_files", "meaningmaps.model.card",
+                                     "meaningmaps.model.loading", "meaningmaps.model.prompting",
+                                     "meaningmaps.model.qa_jsonl", "meaningmaps.model.ratings",
+                                     "meaningmaps.model.trained_models"},
+}
+# Modules outside model/ that may import it: the command line dispatches to every stage
+# (`meaningmaps map` rates with the model), importing the model only for that command.
+DISPATCHERS = {"meaningmaps.cli", "meaningmaps.__main__"}
+
+
+def _module_name(path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_package_module(dotted: str) -> bool:
+    base = SRC.parent.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _imports(path) -> list[tuple[str, str | None]]:
+    """(imported module, the function it is imported in or None) for each import of a file; relative
+    imports resolved, and ``from package import name`` is package.name when that is a module."""
+    import ast
+
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+
+    def visit(node, function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import):
+                found.extend((a.name, function) for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = child.module or ""
+                if child.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[:len(parts) - child.level + 1] + ([child.module] if child.module else []))
+                submodules = [f"{base}.{a.name}" for a in child.names if _is_package_module(f"{base}.{a.name}")]
+                found.extend((name, function) for name in submodules or [base])
+            inner = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
+            visit(child, inner)
+
+    visit(ast.parse(path.read_text()), None)
+    return found
+
+
+def _package_imports() -> dict[str, list[tuple[str, str | None]]]:
+    return {_module_name(p): _imports(p) for p in sorted(SRC.rglob("*.py"))}
+
+
+def test_nothing_outside_model_imports_model():
+    """The top level and data/, maps/, evaluation/, workflow/ never import model/, not even inside a
+    function (the top level's schema module serves the config and model/ alike); only the command
+    line dispatches to it."""
+    offenders = [f"{module} imports {name}" for module, imports in _package_imports().items()
+                 if not module.startswith("meaningmaps.model") and module not in DISPATCHERS
+                 for name, _ in imports if name == "meaningmaps.model" or name.startswith("meaningmaps.model.")]
+    assert offenders == []
+
+
+def test_no_import_cycles():
+    """No module of the package imports, directly or through others, a module that imports it (imports
+    inside functions count: a cycle hidden in a function is still a cycle)."""
+    graph = {module: {name for name, _ in imports if name.startswith("meaningmaps") and name != module}
+             for module, imports in _package_imports().items()}
+    cycles, state = [], {}
+
+    def walk(module, path):
+        state[module] = "open"
+        for other in sorted(graph.get(module, ())):
+            if state.get(other) == "open":
+                cycles.append(" -> ".join([*path[path.index(other):], other]))
+            elif other not in state:
+                walk(other, [*path, other])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module, [module])
+    assert cycles == []
+
+
+def test_package_inits_import_nothing_of_the_package():
+    """Importing a module imports its packages' __init__s: they stay free of imports, so that the
+    cycle test above can leave them out."""
+    offenders = [f"{_module_name(p)} imports {name}" for p in SRC.rglob("__init__.py")
+                 for name, _ in _imports(p) if name.startswith("meaningmaps")]
+    assert offenders == []
+
+
+def test_imports_inside_functions_only_of_heavy_optional_packages():
+    """An import inside a function is of a heavy optional package (HEAVY), or listed in ALLOWED with its
+    reason (or PENDING: files issue 21 is editing); everything else is imported at the top of its
+    module, where a reader sees what a module depends on."""
+    offenders, used = [], set()
+    for module, imports in _package_imports().items():
+        for name, function in imports:
+            if function is None or name.split(".")[0] in HEAVY:
+                continue
+            if (module, name) in ALLOWED:
+                used.add((module, name))
+            elif name not in PENDING.get(module, ()):
+                offenders.append(f"{module}.{function}: import {name}")
+    assert offenders == []
+    assert set(ALLOWED) == used, f"ALLOWED lists imports that are gone: {sorted(set(ALLOWED) - used)}"

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 
 from meaningmaps.errors import InputError
 from meaningmaps.model.answer_scoring import answer_token_ids, score_answers
-from meaningmaps.model.finetune_data import IGNORE_INDEX, encode_example
+from meaningmaps.model.finetune.data import IGNORE_INDEX, encode_example
 from meaningmaps.model.prompting import CATEGORIES, QUESTION, prompt_text
 
 from .conftest import SHARED_DATA
@@ -58,7 +58,7 @@ def llava15_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def llava15(llava15_dir):
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
 
     return load_llava(str(llava15_dir), device="cpu", dtype="fp32")
 

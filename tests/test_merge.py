@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from meaningmaps.errors import InputError
-from meaningmaps.model.finetune import FinetuneSpec, add_lora
+from meaningmaps.model.card import read_card, write_card
+from meaningmaps.model.finetune.lora import add_lora
+from meaningmaps.model.finetune.spec import FinetuneSpec
 from meaningmaps.model.merge import merge_adapter
-from meaningmaps.model.model_card import read_card, write_card
 from meaningmaps.model.prompting import CATEGORIES, answer_suffix, prompt_text
 
 
@@ -22,7 +23,7 @@ def adapter_dir(tiny_llava_dir, tmp_path_factory):
 
     spec = FinetuneSpec(base_model=str(tiny_llava_dir), train_jsonl="-", image_root="-", output_dir="-",
                         settings=dict(lora_r=4, lora_alpha=8, train_projector=True))
-    model = add_lora(LlavaForConditionalGeneration.from_pretrained(tiny_llava_dir), spec)
+    model = add_lora(LlavaForConditionalGeneration.from_pretrained(tiny_llava_dir), spec.settings)
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for p in model.parameters():

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from meaningmaps.errors import InputError
-from meaningmaps.model.model_card import CARD_NAME, check_card, read_card, write_card
+from meaningmaps.model.card import CARD_NAME, check_card, read_card, write_card
 
 TRAINED = {"base_model": "llava-hf/llava-1.5-7b-hf", "prompt_mode": "llava_v1", "prompt": "SYS USER: <image>\nQ ASSISTANT:",
            "image_aspect": "pad", "pad_fill": "processor", "background": "black", "fold": "fold0"}

@@ -8,7 +8,7 @@ import yaml
 
 from meaningmaps.config import validate_config
 from meaningmaps.errors import InputError
-from meaningmaps.model.model_loading import check_model_source, load_llava
+from meaningmaps.model.loading import check_model_source, load_llava
 from meaningmaps.model.prompting import CATEGORIES, LLAVA_V1_SYSTEM, QUESTION, RATING, parse_category, prompt_text
 from meaningmaps.model.splits import model_folds, rating_fold
 

@@ -104,7 +104,7 @@ def test_paper_prompt_ids_are_llavas(sp_tokenize, llava15_tokenizer, phase):
 def paper_llava(tmp_path_factory):
     if not (LLAMA2 / "tokenizer.json").is_file():
         pytest.skip("real data ../shared/data/llama2-tokenizer is absent")
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
     from meaningmaps.model.sentencepiece_ids import paper_processor
     from meaningmaps.model.tiny_llava import build_tiny_llava
 
@@ -123,7 +123,7 @@ def test_the_model_is_fed_the_sentencepiece_ids(sp_tokenize, paper_llava):
     from PIL import Image
 
     from meaningmaps.model.answer_scoring import _preprocess, answer_token_ids, generate_answers, score_answers
-    from meaningmaps.model.finetune_data import IGNORE_INDEX, encode_example
+    from meaningmaps.model.finetune.data import IGNORE_INDEX, encode_example
 
     model, plain, processor = paper_llava
     image_id = processor.tokenizer.convert_tokens_to_ids("<image>")
@@ -153,7 +153,7 @@ def test_the_model_is_fed_the_sentencepiece_ids(sp_tokenize, paper_llava):
 
 
 def test_a_vocabulary_without_sentencepiece_pieces_keeps_the_processors_ids(tiny_llava_dir):
-    from meaningmaps.model.model_loading import load_processor
+    from meaningmaps.model.loading import load_processor
     from meaningmaps.model.sentencepiece_ids import paper_processor
 
     processor = load_processor(str(tiny_llava_dir))

@@ -150,7 +150,7 @@ def test_explicit_fill(scene):
 # ---------------------------------------------------------------- the fill from the processor
 
 def test_fill_from_a_clip_processor(tiny_llava_dir):
-    from meaningmaps.model.model_loading import load_processor
+    from meaningmaps.model.loading import load_processor
 
     processor = load_processor(str(tiny_llava_dir))
     assert processor_fill(processor) == CLIP_FILL
@@ -166,7 +166,7 @@ def test_fill_needs_no_model_for_crop_or_an_explicit_colour():
 def test_processor_keeps_the_whole_padded_view(scene, padded, tiny_llava_dir):
     """The processor's centre crop is a no-op on a padded view, and the visible circle's mass survives;
     on the unpadded view the crop cuts what crop_cut_fraction says."""
-    from meaningmaps.model.model_loading import load_processor
+    from meaningmaps.model.loading import load_processor
 
     ip = load_processor(str(tiny_llava_dir)).image_processor
     row = scene["index"].loc[scene["index"]["w"] < scene["index"]["h"]].iloc[0]

@@ -85,7 +85,7 @@ def test_constant_feature_clipping_and_save_load(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tiny_llava_dir):
-    from meaningmaps.model.model_loading import load_llava
+    from meaningmaps.model.loading import load_llava
 
     return load_llava(str(tiny_llava_dir), device="cpu", dtype="fp32")
 

@@ -142,7 +142,7 @@ def test_demo_model_steps(demo_run):
 def test_memory_merge_rates_as_the_merged_copy(demo_run):
     """model.merge memory (the default): the rating job merged the adapter in memory; the merged copy
     that rule merge writes (asked for as a target) gives the same ratings."""
-    from meaningmaps.model.model_ratings import rate_scene
+    from meaningmaps.model.ratings import rate_scene
     from meaningmaps.model.trained_models import load_trained
 
     root, configfile, _ = demo_run

@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputError
 from .file_facts import remembered
 
@@ -161,16 +163,12 @@ def content_digest(path) -> str:
 
 
 def save_npy(path, array) -> None:
-    import numpy as np
-
     with atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, array)
 
 
 def save_npz(path, **arrays) -> None:
     """Several arrays in one compressed .npz, atomically."""
-    import numpy as np
-
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **arrays)
 

@@ -1,4 +1,5 @@
-"""Workflow configuration: the schema (``config.schema.yaml``), defaults, and derived settings.
+"""Workflow configuration: validation against the schema (:mod:`meaningmaps.schema`), defaults, and
+derived settings.
 
 The Snakefile validates with ``snakemake.utils.validate`` against the same schema file; this module
 does the same for code and tests that run outside Snakemake.
@@ -7,6 +8,7 @@ does the same for code and tests that run outside Snakemake.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import jsonschema
@@ -15,12 +17,7 @@ import yaml
 from .errors import InputError
 from .maps.patch_grid import SCALES, ScaleSpec, paper_specs
 from .matlab import matlab_round
-
-SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
-
-
-def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+from .schema import SCHEMA_PATH, apply_recipe, load_schema  # noqa: F401 (SCHEMA_PATH: the Snakefile imports it from here)
 
 
 def _fill_defaults(instance: dict, schema: dict, root: dict) -> None:
@@ -37,8 +34,6 @@ def _fill_defaults(instance: dict, schema: dict, root: dict) -> None:
 def apply_finetune_recipe(config: dict) -> dict:
     """In place: the ``model.finetune.recipe`` values for the keys the config leaves unset. Must run
     before the schema's defaults are filled (else every key looks set). Returns ``config``."""
-    from .model.finetune_settings import apply_recipe
-
     model = config.get("model") if isinstance(config, dict) else None
     if isinstance(model, dict) and isinstance(model.get("finetune"), dict):
         model["finetune"] = apply_recipe(model["finetune"])
@@ -117,8 +112,6 @@ def check_output_folders(config: dict, source=None) -> None:
 
 def output_folder_problem(text: str) -> str | None:
     """Why ``text`` cannot be a folder to write into, or None."""
-    import os
-
     if not text.strip():
         return "is empty: the outputs would be written at the filesystem root (/patches, /maps, ...)."
     if os.path.normpath(text.strip()) == "/" or text.strip().rstrip("/") == "":

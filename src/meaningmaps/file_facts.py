@@ -19,6 +19,7 @@ JPEGs), and every SLURM job repeats the header scan.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -64,13 +65,19 @@ def use_store(path, *, write: bool) -> None:
 
 
 def _save() -> None:
+    """Write the store under a temporary name of this process's own, then rename it into place, so a
+    reader never sees half of it. (Not with :mod:`meaningmaps.atomic`, which sits above this module:
+    its content digests are remembered here. Its messages would be dropped anyway: a failure only
+    means the facts are computed again.)"""
     path = _STORE["path"]
     if path is None or not _STORE["dirty"]:
         return
-    from .atomic import save_text
-
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        save_text(path, json.dumps(_FACTS))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(_FACTS))
+        os.replace(tmp, path)
         _STORE["dirty"] = False
     except OSError:  # a read-only results folder, a full disk: the cache is only a cache
-        pass
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -38,6 +38,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
+from ..data.images import load_rgb  # noqa: E402
 from ..errors import InputError  # noqa: E402
 from ..maps.preview import MAP_CMAP, minmax, save_map_preview  # noqa: E402,F401  (save_map_preview: re-exported)
 
@@ -365,8 +366,6 @@ def summary_figure(summary: pd.DataFrame, png_path, pdf_path, reference_source: 
 def _thumbnail(path) -> np.ndarray:
     """A scene image as a small RGB array for the gallery, read exactly as the patches read it
     (:func:`meaningmaps.data.images.load_rgb`: 16-bit, palette and alpha handled; errors name the file)."""
-    from ..data.images import load_rgb
-
     im = Image.fromarray(load_rgb(path))
     im.thumbnail((_GALLERY_MAX_IMAGE_PX, _GALLERY_MAX_IMAGE_PX))
     return np.asarray(im)

@@ -25,7 +25,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import save_csv
+from ..config import check_source_names, validate_config
+from ..data.dataset import discover
+from ..data.external_maps import imported_map
+from ..data.fixations import study_fixations
 from ..errors import InputError
+from ..maps.attention import attention_map
+from ..maps.center_bias import center_bias_map
+from ..maps.empirical_center import empirical_center_from_pool, fixated_pixels, others_from_pool, pooled_fixation_maps
+from ..workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources
+from .figures import summary_figure
+from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
+from .scores import ceiling_table, score_scene, summarize
 
 
 def _stored(m: np.ndarray) -> np.ndarray:
@@ -99,8 +111,6 @@ def check_arguments(folders, fixations, out_dir, size=None) -> dict[str, str]:
 def study_config(config: dict, folders, fixations, size=None) -> dict:
     """``config`` (validated) with its dataset replaced by these map folders and fixation file; the
     fixation reading (``dataset.fixation_csv``, ``fixations_outside``, ``fixations_outside_max``) is kept."""
-    from ..config import validate_config
-
     ds = config["dataset"]
     new = copy.deepcopy({k: v for k, v in config.items() if k != "dataset"})
     new["dataset"] = {"fixations": str(fixations), "maps": map_sources(folders),
@@ -116,19 +126,6 @@ def study_config(config: dict, folders, fixations, size=None) -> dict:
 def score_folders(folders, fixations, out_dir, config: dict, size=None, log=print) -> dict[str, Path]:
     """Score the map folders against the fixations (``config``: a validated workflow config whose
     attention/evaluation/figures settings apply); returns the files written, by name."""
-    from ..atomic import save_csv
-    from ..config import check_source_names
-    from ..data.dataset import discover
-    from ..data.external_maps import imported_map
-    from ..data.fixations import study_fixations
-    from ..maps.attention import attention_map
-    from ..maps.center_bias import center_bias_map
-    from ..maps.empirical_center import empirical_center_from_pool, fixated_pixels, others_from_pool, pooled_fixation_maps
-    from ..workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources
-    from .figures import summary_figure
-    from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
-    from .scores import ceiling_table, score_scene, summarize
-
     check_arguments(folders, fixations, out_dir, size)
     cfg = study_config(config, folders, fixations, size)
     study = discover(cfg)

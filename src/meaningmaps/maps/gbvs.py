@@ -37,6 +37,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..errors import InputError
+from ..matlab import matlab_round
 from .gbvs_dkl import rgb_to_dkl
 from .gbvs_features import (
     attenuate_borders,
@@ -220,8 +221,6 @@ def _channel_maps(p: GBVSParams, letter: str, lev: int, pyr: dict, gabors) -> li
             out.append(attenuate_borders(m, 13))
         return out
     if letter == "R":
-        from ..matlab import matlab_round
-
         return [local_contrast(img, int(matlab_round(img.shape[0] * p.contrastwidth)))]
     raise ValueError(letter)
 

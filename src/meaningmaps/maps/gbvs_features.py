@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage, signal
 
+from ..matlab import matlab_round
+
 
 def mat2gray(a: np.ndarray) -> np.ndarray:
     """Scale to 0..1 by the array's min and max; a constant array is only clipped to 0..1."""
@@ -109,8 +111,6 @@ def my_conv2(a: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def gauss_kernel(std: float, nstds: float) -> np.ndarray:
     """``mygausskernel``: normpdf at -round(std*nstds)..round(std*nstds), summing to 1."""
-    from ..matlab import matlab_round
-
     maxi = int(matlab_round(std * nstds))
     x = np.arange(0, maxi + 1, dtype=np.float64)
     a = np.exp(-0.5 * (x / std) ** 2) / (np.sqrt(2 * np.pi) * std)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import gaussian_filter
 
 from ..errors import InputError
 from .patch_grid import PatchGrid, ScaleSpec
@@ -88,8 +89,6 @@ def meaning_map(frame: pd.DataFrame, grid: PatchGrid, sigma: float = 10.0) -> np
 def paper_meaning_map(frame: pd.DataFrame, grid: PatchGrid, sigma: float = 5.0, power: float = 3.0) -> np.ndarray:
     """The paper's map (float32): the pooled per-pixel mean of every rating row of both scales, in
     the rows' order as the paper's loop adds them, ``gaussian_filter(., sigma)``, ``** power``."""
-    from scipy.ndimage import gaussian_filter
-
     patches = {(scale, p.k): p for scale, ps in grid.patches.items() for p in ps}
     total = np.zeros((grid.height, grid.width), dtype=np.float32)
     count = np.zeros((grid.height, grid.width), dtype=np.float32)

@@ -1,2 +1,8 @@
-"""Everything of the vision-language model: the tiny offline LLaVA, loading, prompts, labels and Q&A
-data, splits and folds, LoRA fine-tuning, merge, answer scoring, model ratings, the linear probe."""
+"""Everything of the vision-language model; the one subpackage that imports torch (nothing outside
+it imports it but the command line).
+
+Read in this order: loading a base (``loading``, ``tiny_llava``); what the model is asked
+(``prompting``, ``sentencepiece_ids``); its training data (``labels``, ``qa_jsonl``, ``splits``);
+fine-tuning (the ``finetune`` subpackage: start at ``finetune/train.py``); a trained model (``card``,
+``merge``, ``release``, ``trained_models``); rating (``answer_scoring``, ``ratings``, ``probe``,
+``map_images``)."""

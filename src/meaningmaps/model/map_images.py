@@ -31,7 +31,7 @@ from ..atomic import save_npy
 from ..config import scale_specs
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import InputError
-from .model_card import CARD_NAME, view_settings
+from .card import CARD_NAME, view_settings
 
 
 @dataclass
@@ -52,8 +52,8 @@ MAP_INFO = "info/maps.json"
 def is_base_model(model) -> bool:
     """A base model: a hub id, or a model folder without a card that is no adapter (a trained model
     folder has a card: training and merging write one)."""
-    from .model_card import read_card
-    from .model_loading import looks_like_hub_id
+    from .card import read_card
+    from .loading import looks_like_hub_id
 
     path = Path(model)
     if looks_like_hub_id(str(model)):
@@ -265,8 +265,8 @@ def _map_one(path: Path, out_dir: Path, *, model, loaded, prompt, specs, sigma, 
     from ..data.images import image_size
     from ..maps.meaning_map import map_from_ratings
     from ..maps.patch_files import write_scene_patches
-    from .model_ratings import rate_scene
     from .qa_jsonl import write_scene_views
+    from .ratings import rate_scene
 
     inference = config["model"]["inference"]
     start = time.perf_counter()
@@ -313,8 +313,8 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     that fails for an input reason while it is mapped. Refused as a whole (InputError): a bad
     config, ``--out`` or model, or no image that can be mapped (the model is then not loaded)."""
     from ..atomic import WriteError
-    from .model_card import read_card
-    from .model_loading import load_processor
+    from .card import read_card
+    from .loading import load_processor
     from .prompting import prompt_text
     from .qa_jsonl import resolve_pad_fill
     from .trained_models import check_trained_model, load_trained, model_kind
@@ -350,7 +350,7 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
         raise InputError(None, f"none of the {len(paths)} images can be mapped (the error of each is above), so "
                          "the model was not loaded.", "correct or replace them, then run the command again.")
     if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates
-        from .model_loading import check_model_source, load_llava
+        from .loading import check_model_source, load_llava
 
         source, base = "base", str(model)
         check_model_source(base, "--model")

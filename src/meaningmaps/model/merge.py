@@ -24,7 +24,8 @@ from pathlib import Path
 
 from ..atomic import atomic_dir
 from ..errors import InputError
-from .model_card import CARD_NAME
+from .card import CARD_NAME
+from .loading import PROCESSOR_KWARGS, check_model_source
 
 log = logging.getLogger("meaningmaps.model.merge")
 DTYPES = ("bf16", "fp32")
@@ -51,8 +52,6 @@ def merge_adapter(base_model: str, adapter_dir, out_dir, dtype: str = "bf16") ->
     import torch
     from peft import PeftModel
     from transformers import AutoProcessor, LlavaForConditionalGeneration
-
-    from .model_loading import PROCESSOR_KWARGS, check_model_source
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")

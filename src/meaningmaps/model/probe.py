@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..atomic import atomic_path
 from ..errors import InputError
+from .trained_models import same_base
 
 POOLINGS = ("mean", "cls")
 
@@ -111,8 +113,6 @@ class Ridge:
 def check_probe(path, base: str, pooling: str, *, key: str = "model.probe_model") -> Ridge:
     """A saved probe (``key``) after checking it was fitted on features of this base model with this
     pooling (a probe on other features rates nonsense, silently)."""
-    from .trained_models import same_base
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, f"({key}) does not exist.", "point at a probe/<fold>/ridge.npz the workflow wrote.")
@@ -196,10 +196,6 @@ def probe_training_set(feature_files, label_files) -> tuple[np.ndarray, np.ndarr
     The target is the patch's mean human rating; for a study whose labels come from a map (no
     raters: ``n_ratings`` 0) it is the six-bin label, so the probe predicts on the 1..6 scale too.
     """
-    import pandas as pd
-
-    from ..errors import InputError
-
     xs, ys = [], []
     for feat_path, label_path in zip(feature_files, label_files, strict=True):
         data = np.load(feat_path)

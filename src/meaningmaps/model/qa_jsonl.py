@@ -26,6 +26,7 @@ from PIL import Image
 
 from ..atomic import atomic_dir, atomic_path
 from ..errors import InputError
+from .loading import load_processor
 from .prompting import CATEGORIES, QUESTION
 
 BACKGROUNDS = {"black": (0, 0, 0), "grey": (128, 128, 128), "white": (255, 255, 255)}
@@ -122,7 +123,6 @@ def resolve_pad_fill(aspect: str, pad_fill, model: str | None = None) -> tuple[i
     if model is None:
         raise InputError("model.pad_fill", "is processor but no base model was given.",
                          "pass the base model (model.base), or set model.pad_fill to [r, g, b].")
-    from .model_loading import load_processor
     return processor_fill(load_processor(str(model)))
 
 

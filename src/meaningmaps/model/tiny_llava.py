@@ -24,11 +24,13 @@ for the benchmarks.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
 from pathlib import Path
 
+from ..atomic import atomic_dir
 from ..errors import InputError
 from .prompting import CATEGORIES, LLAVA15_CHAT_TEMPLATE, LLAVA_V1_SYSTEM, QUESTION
 
@@ -250,8 +252,6 @@ def build_tiny_llava(out_dir, *, seed: int = 0, image_size: int = 56, patch_size
 
 def _tokenizer_record(tokenizer) -> dict | str:
     """What the metadata says about the vocabulary: the word-level one, or the file and its digest."""
-    import hashlib
-
     if tokenizer is None:
         return "word-level (meaningmaps.model.tiny_llava.vocabulary)"
     file = tokenizer_file(tokenizer)
@@ -261,8 +261,6 @@ def _tokenizer_record(tokenizer) -> dict | str:
 def build_tiny_llava_atomic(out_dir, **shape) -> Path:
     """:func:`build_tiny_llava` into a temporary folder unique to this job, moved onto ``out_dir``
     when complete (:func:`atomic.atomic_dir`)."""
-    from ..atomic import atomic_dir
-
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         build_tiny_llava(tmp, **shape)

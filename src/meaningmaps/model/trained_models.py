@@ -17,7 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .model_card import CARD_NAME, check_card
+from .card import CARD_NAME, check_card
+from .finetune.checkpoints import model_digest
+from .loading import check_model_source, load_llava, load_processor, pick_device, pick_dtype
 
 ADAPTER, MERGED = "adapter", "merged"
 
@@ -45,11 +47,9 @@ def model_kind(path) -> str:
 
 
 def base_fingerprint(base: str) -> str:
-    """A digest of the base model's files (``finetune_checkpoints.model_digest``); for a hub id, of
+    """A digest of the base model's files (``finetune.checkpoints.model_digest``); for a hub id, of
     its files in the local hub cache when they are there (so a local copy of it matches), else of
     the id itself."""
-    from .finetune_checkpoints import model_digest
-
     if not Path(base).is_dir():
         try:
             from huggingface_hub import snapshot_download
@@ -70,7 +70,7 @@ def same_base(card: dict, base: str) -> bool:
 
 def check_trained_model(path, expected: dict, base: str | None, *, key: str = "model.finetuned_model") -> dict:
     """The card of the trained model at ``path`` after checking that it may be used here: its kind,
-    its card (``expected``: the view and prompt settings, see ``model_card.MUST_AGREE``) and its
+    its card (``expected``: the view and prompt settings, see ``card.MUST_AGREE``) and its
     base (``base``: model.base; None to skip). Returns the card with ``kind`` added."""
     kind = model_kind(path)
     try:
@@ -89,15 +89,11 @@ def check_trained_model(path, expected: dict, base: str | None, *, key: str = "m
 def load_trained(path, base: str, device: str = "auto", dtype: str = "auto"):
     """(model in eval mode on the device, processor) of a trained model folder: a merged model as
     it is; an adapter onto ``base``, merged in float32 in memory (as rule merge), then cast."""
-    from .model_loading import load_llava, load_processor, pick_device, pick_dtype
-
     if model_kind(path) == MERGED:
         return load_llava(str(path), device=device, dtype=dtype)
     import torch
     from peft import PeftModel
     from transformers import LlavaForConditionalGeneration
-
-    from .model_loading import check_model_source
 
     check_model_source(base)
     dev = pick_device(device)

@@ -9,6 +9,8 @@ import sys
 import time
 import traceback
 
+from .gpu_slots import claim_gpus
+
 
 def share_import_path(src) -> None:
     """Put the package's ``src`` folder first on ``PYTHONPATH``, so that every job's script imports
@@ -59,8 +61,6 @@ def to_console(text: str) -> None:
 
 def _own_gpus(snakemake) -> list[int] | None:
     """The GPUs claimed for a GPU job outside a scheduler that assigns them (gpu_slots)."""
-    from .gpu_slots import claim_gpus
-
     try:
         n = int(snakemake.resources.get("gpu", 0) or 0)
     except (AttributeError, TypeError, ValueError):

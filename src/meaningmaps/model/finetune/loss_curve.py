@@ -5,15 +5,20 @@ The rows come from the HF Trainer's ``state.log_history``: one per logging step 
 at the last step), merged by step; the final summary entry (``train_loss``) is left out. A resumed
 run's history includes the entries up to its checkpoint, so the curves span the whole run. The plot
 also draws the loss of a model that knows only the training label frequencies (see
-:func:`meaningmaps.model.finetune.reference_losses`): a curve above it has learned nothing of the images.
+:func:`reference_losses`): a curve above it has learned nothing of the images.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
-from ..atomic import atomic_path, save_csv
+import pandas as pd
+
+from ...atomic import atomic_path, save_csv
+from ..answer_scoring import answer_token_ids
+from ..prompting import CATEGORIES
 
 COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "eval_loss")
 
@@ -43,8 +48,6 @@ def _num(v) -> float:
 
 
 def write_loss_csv(rows, path) -> Path:
-    import pandas as pd
-
     frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
     save_csv(path, frame)
     return Path(path)
@@ -54,7 +57,7 @@ def plot_loss(rows, path, references: dict | None = None,
               title: str = "fine-tuning loss per answer token") -> Path:
     """Training and held-out loss against step, the label-frequency references as dashed lines, and
     the learning rate on a second axis when logged; a PNG."""
-    import matplotlib
+    import matplotlib  # heavy, and the backend is chosen only when a plot is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -93,3 +96,24 @@ def write_loss_curve(log_history, csv_path, png_path, references: dict | None = 
     """``loss.csv`` and ``loss.png`` from a Trainer's log history."""
     rows = loss_rows(log_history)
     return write_loss_csv(rows, csv_path), plot_loss(rows, png_path, references)
+
+
+def reference_losses(processor, prompt: str, train_answers, heldout_answers=()) -> dict:
+    """The loss per supervised token of a model that knows only the training label frequencies: it
+    puts probability f(c) on each whole answer c (its tokens and ``</s>``), so the loss is
+    ``sum_i -log f(c_i) / sum_i n_tokens(c_i)``, on the training rows and on the held-out rows (with
+    the training frequencies; infinite if a held-out label never occurs in training)."""
+    n_tokens = {c: len(ids) for c, ids in zip(CATEGORIES, answer_token_ids(processor, prompt, append_eos=True),
+                                             strict=True)}
+    counts = Counter(train_answers)
+    total = sum(counts.values())
+
+    def loss(answers):
+        answers = list(answers)
+        if not answers or not total:
+            return None
+        nll = sum(-math.log(counts[a] / total) if counts[a] else math.inf for a in answers)
+        return nll / sum(n_tokens[a] for a in answers)
+
+    return {"train": loss(train_answers), "heldout": loss(heldout_answers),
+            "frequencies": {c: counts[c] / total for c in CATEGORIES} if total else {}}

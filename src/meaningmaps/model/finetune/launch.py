@@ -15,13 +15,13 @@ where ``<first node>`` is the first line of ``scontrol show hostnames $SLURM_JOB
 the GPU count of the launching node (the nodes are assumed alike). ``python -m
 torch.distributed.run`` is ``torchrun`` run by this interpreter (so the same environment is used on
 every node). Before starting the ranks, the launcher computes the run's digest once
-(:func:`meaningmaps.model.finetune_checkpoints.run_digest`: the content of the training and held-out data,
+(:func:`meaningmaps.model.finetune.checkpoints.run_digest`: the content of the training and held-out data,
 the prompt, the settings, the rank count and the base model), discards the checkpoints of any other
 run and hands the digest to the ranks (``--run-key``). A failed run raises :class:`FinetuneFailed`; its
 checkpoints stay in ``output_dir/checkpoints/<digest>`` and launching the same spec on the same data
 again resumes from the latest one (so a preempted job can simply be requeued, e.g. ``sbatch --requeue``).
 
-Command line: ``python -m meaningmaps.model.finetune_launch spec.json [--nproc N] [--cpu-ranks K]``.
+Command line: ``python -m meaningmaps.model.finetune.launch spec.json [--nproc N] [--cpu-ranks K]``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .finetune import FinetuneSpec
-from .finetune_checkpoints import discard_other_runs, latest_checkpoint, run_digest
+import meaningmaps
+
+from ..loading import no_gpu_error
+from .checkpoints import discard_other_runs, latest_checkpoint, run_digest
+from .spec import FinetuneSpec
 
 RDZV_PORT = 29500
 
@@ -74,12 +77,10 @@ def ranks_per_node(nproc: int | None = None, cpu_ranks: int = 1, device: str = "
     model.device; cuda without a visible GPU is an error, cpu ignores GPUs)."""
     if nproc is not None:
         return int(nproc)
-    import torch
+    import torch  # heavy: loaded only when the GPUs must be counted
 
     n = torch.cuda.device_count() if torch.cuda.is_available() and device != "cpu" else 0
     if n == 0 and device == "cuda":
-        from .model_loading import no_gpu_error
-
         raise no_gpu_error("the fine-tuning job")
     return n if n > 0 else int(cpu_ranks)
 
@@ -108,7 +109,7 @@ def build_command(spec_path, nproc: int, env=None, head_node: str | None = None,
 
 def package_root() -> str:
     """The folder that holds this ``meaningmaps`` package (``src/`` of the workflow)."""
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(meaningmaps.__file__).resolve().parent.parent)
 
 
 def child_env(env) -> dict:
@@ -148,7 +149,7 @@ def launch(spec_path, nproc: int | None = None, cpu_ranks: int = 1, *, env: dict
     run_key = run_digest(spec, nproc * node_count(env))  # also fails early on missing data
     discard_other_runs(spec.checkpoints_root, keep=spec.checkpoints_dir(run_key))
     cmd = build_command(spec_path, nproc, env, run_key=run_key)
-    print("[meaningmaps.model.finetune_launch] " + " ".join(cmd), flush=True)
+    print("[meaningmaps.model.finetune.launch] " + " ".join(cmd), flush=True)
     # stdout: a file (the rule's log) that gets the ranks' output and errors; None inherits ours.
     if stdout is not None:
         stdout.flush()
@@ -170,7 +171,7 @@ def main(argv=None) -> None:
     try:
         print(launch(a.spec, a.nproc, a.cpu_ranks))
     except FinetuneFailed as exc:
-        print(f"meaningmaps.model.finetune_launch: {exc}", file=sys.stderr)
+        print(f"meaningmaps.model.finetune.launch: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc
 
 

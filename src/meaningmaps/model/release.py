@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..atomic import atomic_dir
 from ..errors import InputError
-from .model_card import CARD_NAME, read_card, write_card
+from .card import CARD_NAME, read_card, write_card
 
 
 def cross_validation(summary_csv, scheme: str, source: str = "finetuned") -> dict | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from ..atomic import save_csv
 from ..errors import InputError
@@ -41,6 +42,7 @@ from .answer_scoring import (
     probability_columns,
     score_answers,
 )
+from .loading import load_llava
 from .prompting import CATEGORIES
 
 MODES = ("score", "generate")
@@ -64,8 +66,6 @@ def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
 def load_view(image, name=None):
     """A PIL RGB image from a PIL image or a path. Images with an alpha channel are refused: the model
     views are RGB, and dropping alpha would show the raw patch's black outside-the-circle pixels."""
-    from PIL import Image
-
     if isinstance(image, (str, Path)):
         name = name or image
         try:
@@ -183,8 +183,6 @@ def rate_scene(model_path, views_dir, index_csv, out_csv, *, mode: str = "score"
     CSV is written) under ``unparsable="error"``; ``"zero"`` rates it 0 (the paper's), ``"drop"`` (or
     ``drop_unparsable=True``) leaves those patches out of the CSV.
     """
-    from .model_loading import load_llava
-
     _check_choice("mode", mode, MODES)
     _check_choice("map_from", map_from, MAP_FROM)
     _check_choice("scoring", scoring, SCORING_METHODS)

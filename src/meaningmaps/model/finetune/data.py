@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from .prompting import QUESTION, answer_suffix, prompt_text
-from .qa_jsonl import read_jsonl
+from PIL import Image
+
+from ...errors import InputError
+from ..prompting import QUESTION, answer_suffix, prompt_text
+from ..qa_jsonl import read_jsonl
 
 IGNORE_INDEX = -100
 
@@ -83,8 +85,6 @@ class PatchRatingDataset:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict:
-        from PIL import Image
-
         row = self.rows[i]
         try:
             with Image.open(row.image) as im:

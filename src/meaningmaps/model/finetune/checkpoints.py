@@ -5,7 +5,7 @@ A run's checkpoints live in ``<output_dir>/checkpoints/<key>/checkpoint-<step>``
 :func:`run_digest`: a sha256 over the CONTENT of everything that determines the trained weights --
 the training JSONL and every view image it names (in row order), the held-out JSONL and its images,
 the prompt text and mode, the settings that change the result (all but
-:data:`~meaningmaps.model.finetune_settings.RESULT_NEUTRAL`), the number of ranks, and the base model
+:data:`~meaningmaps.model.finetune.settings.RESULT_NEUTRAL`), the number of ranks, and the base model
 (a local folder: every file's name and size, the full content of files up to 64 MiB and the
 safetensors header -- tensor names, shapes, dtypes, offsets -- of larger ones; a hub id: the id).
 A run starts by discarding every other key's folder (:func:`discard_other_runs`, logged) and resumes
@@ -22,10 +22,10 @@ import shutil
 import struct
 from pathlib import Path
 
-from .finetune_settings import RESULT_NEUTRAL
+from .data import read_rows
 
 FULL_HASH_LIMIT = 64 * 2**20
-KEY_LENGTH = 16
+KEY_LENGTH = 16  # a run's checkpoints folder: the first characters of its digest
 
 
 def _file_digest(h, path: Path) -> None:
@@ -36,8 +36,6 @@ def _file_digest(h, path: Path) -> None:
 
 def _jsonl_digest(h, jsonl, image_root) -> int:
     """The JSONL's bytes, then every image it names (name and bytes, in row order). Returns the rows."""
-    from .finetune_data import read_rows
-
     jsonl = Path(jsonl)
     h.update(b"jsonl\0")
     _file_digest(h, jsonl)
@@ -74,9 +72,8 @@ def model_digest(model: str) -> str:
 def run_digest(spec, world_size: int) -> str:
     """The sha256 (hex) of everything that determines a run's trained weights (module doc)."""
     h = hashlib.sha256()
-    settings = {k: v for k, v in spec.settings.items() if k not in RESULT_NEUTRAL}
-    h.update(json.dumps({"settings": settings, "prompt_mode": spec.prompt_mode, "prompt": spec.prompt,
-                         "world_size": int(world_size)}, sort_keys=True).encode())
+    h.update(json.dumps({"settings": spec.settings.result_changing(), "prompt_mode": spec.prompt_mode,
+                         "prompt": spec.prompt, "world_size": int(world_size)}, sort_keys=True).encode())
     h.update(b"\0train\0")
     _jsonl_digest(h, spec.train_jsonl, Path(spec.image_root))
     if spec.eval_jsonl:

@@ -13,6 +13,7 @@ so the pixels a model sees would depend on what else is installed. The model car
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -46,7 +47,6 @@ def download_hint(model: str, where: str | None = None) -> str:
 
 
 def looks_like_hub_id(name: str) -> bool:
-    import re
     return bool(re.match(HUB_ID_PATTERN, name)) and not name.startswith((".", "/")) and not Path(name).exists()
 
 
