@@ -20,6 +20,7 @@ workflow's ``evaluation/``), the per-scene ``scenes/<scene>.csv`` and ``ceiling/
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,11 @@ from ..data.dataset import discover
 from ..data.external_maps import imported_map
 from ..data.fixations import study_fixations
 from ..errors import InputError
+from ..folders import check_output_folder
 from ..maps.attention import attention_map
 from ..maps.center_bias import center_bias_map
 from ..maps.empirical_center import empirical_center_from_pool, fixated_pixels, others_from_pool, pooled_fixation_maps
+from ..schema import load_schema
 from ..workflow.source_defaults import center_sources, reference_source, semipartial_pairs, with_resolved_sources
 from .figures import summary_figure
 from .noise_ceiling import CEILING_COLUMNS, scene_ceiling
@@ -70,10 +73,6 @@ def check_arguments(folders, fixations, out_dir, size=None) -> dict[str, str]:
     exists and is a file; ``--size`` is positive; ``--out`` can be written, is no map folder (its
     summary.png would be read as a map) and no output replaces the fixation file. Returns the
     sources ({name: folder})."""
-    import re
-
-    from ..config import load_schema
-    from ..folders import check_output_folder
 
     sources = map_sources(folders)
     names = load_schema()["properties"]["dataset"]["properties"]["maps"]["propertyNames"]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..atomic import atomic_dir
 from ..errors import InputError
+from ..folders import check_output_folder
 from .prompting import CATEGORIES, LLAVA15_CHAT_TEMPLATE, LLAVA_V1_SYSTEM, QUESTION
 
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
@@ -299,7 +300,6 @@ def check_shape(image_size: int, text_hidden: int, text_layers: int, vision_hidd
 def check_out_dir(out_dir, flag: str = "OUT_DIR") -> None:
     """The folder can be written and is new, empty or an earlier tiny model (rewritten): never a
     folder of other files, such as a real model's, whose config.json and weights it would replace."""
-    from ..folders import check_output_folder
 
     out = check_output_folder(out_dir, flag)
     held = sorted(q.name for q in out.iterdir() if not q.name.startswith(".")) if out.is_dir() else []
