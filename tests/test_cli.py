@@ -202,7 +202,8 @@ def test_map_reports_a_bad_image_and_maps_the_others(photos, tiny_llava_dir, tmp
 
 def _no_model_load(monkeypatch):
     """The model loaders fail the test: whatever calls them ran past the checks."""
-    from meaningmaps.model import model_loading, trained_models
+    from meaningmaps.model import loading as model_loading
+    from meaningmaps.model import trained_models
 
     def loaded(*args, **kwargs):
         pytest.fail(f"the model was loaded ({args[0] if args else kwargs})")
@@ -217,7 +218,8 @@ def test_map_reports_bad_images_before_the_model_loads(photos, tiny_llava_dir, t
     ratings) is reported naming the image, the others are still mapped, and it leaves no output."""
     from meaningmaps.config import validate_config
     from meaningmaps.errors import InputError
-    from meaningmaps.model import model_loading, model_ratings
+    from meaningmaps.model import loading as model_loading
+    from meaningmaps.model import ratings as model_ratings
     from meaningmaps.model.map_images import map_images
 
     a, b, c, _ = photos
