@@ -125,3 +125,12 @@ def test_light_rules_use_the_light_environment_and_import_no_torch():
                 + "; print(sorted(k for k in ('torch', 'transformers', 'peft', 'deepspeed') if k in sys.modules))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0 and out.stdout.strip() == "[]", (script, out.stdout, out.stderr[-500:])
+
+
+def test_shard_of_finds_every_scene_and_refuses_an_unknown_one():
+    shards = assign_shards({"fold0": SCENES[:20], "fold1": SCENES[20:]}, 10)
+    for name, scenes in shards.items():
+        assert all(shard_of(shards, s) == name for s in scenes)
+        assert shard_of(dict(shards), scenes[0]) == name  # a plain dict of shards too
+    with pytest.raises(KeyError, match="kitchen"):
+        shard_of(shards, "kitchen")

@@ -24,7 +24,16 @@ def shard_index(scene: str, n_shards: int) -> int:
     return int(hashlib.sha256(scene.encode()).hexdigest(), 16) % n_shards
 
 
-def assign_shards(groups: dict[str, list[str]], scenes_per_job: int) -> dict[str, list[str]]:
+class Shards(dict):
+    """``{"<model>--<i>": scenes}``, which also knows each scene's shard (:func:`shard_of` looks it up
+    in constant time: every per-scene input function asks, so a scan would make planning N^2)."""
+
+    def __init__(self, shards: dict[str, list[str]]):
+        super().__init__(shards)
+        self.by_scene = {scene: name for name, scenes in shards.items() for scene in scenes}
+
+
+def assign_shards(groups: dict[str, list[str]], scenes_per_job: int) -> Shards:
     """``{model: scenes}`` -> ``{"<model>--<i>": scenes}`` (sorted; empty shards left out)."""
     if scenes_per_job < 1:
         raise ValueError(f"scenes_per_job must be >= 1, not {scenes_per_job}")
@@ -34,15 +43,15 @@ def assign_shards(groups: dict[str, list[str]], scenes_per_job: int) -> dict[str
         for scene in sorted(scenes):
             part = scene if scenes_per_job == 1 else shard_index(scene, n_shards)
             shards.setdefault(f"{name}{SEPARATOR}{part}", []).append(scene)
-    return dict(sorted(shards.items()))
+    return Shards(dict(sorted(shards.items())))
 
 
 def shard_of(shards: dict[str, list[str]], scene: str) -> str:
     """The shard that holds ``scene``."""
-    for name, scenes in shards.items():
-        if scene in scenes:
-            return name
-    raise KeyError(f"scene {scene!r} is in no shard")
+    by_scene = shards.by_scene if isinstance(shards, Shards) else Shards(shards).by_scene
+    if scene not in by_scene:
+        raise KeyError(f"scene {scene!r} is in no shard")
+    return by_scene[scene]
 
 
 def model_of(shard: str) -> str:
