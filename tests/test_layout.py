@@ -72,13 +72,13 @@ ALLOWED = {
 # has landed (issue 24). Remove an entry when its import moves to the top of its module.
 PENDING = {
     "meaningmaps.cli": {"importlib", "meaningmaps", "meaningmaps.config", "meaningmaps.config_docs", "meaningmaps.folders",
-                        "meaningmaps.data.data_inspection", "meaningmaps.evaluation.score_folders",
+                        "meaningmaps.data.inspection", "meaningmaps.evaluation.score_folders",
                         "meaningmaps.model.map_images", "os", "pandas"},
     "meaningmaps.data.csv_format": {"pandas"},
-    "meaningmaps.data.data_inspection": {"meaningmaps.data.csv_format", "meaningmaps.config", "meaningmaps.data.external_maps",
+    "meaningmaps.data.inspection": {"meaningmaps.data.csv_format", "meaningmaps.config", "meaningmaps.data.external_maps",
                                          "meaningmaps.data.fixations", "meaningmaps.data.mat_files",
                                          "meaningmaps.data.rating_grid", "meaningmaps.data.rating_matrix", "pandas"},
-    "meaningmaps.data.dataset": {"meaningmaps.data.data_inspection", "meaningmaps.data.fixations"},
+    "meaningmaps.data.dataset": {"meaningmaps.data.inspection", "meaningmaps.data.fixations"},
     "meaningmaps.data.demo": {"copy", "yaml", "meaningmaps.errors", "meaningmaps.folders"},
     "meaningmaps.data.external_maps": {"meaningmaps.data.mat_files"},
     "meaningmaps.data.fixation_tables": {"meaningmaps.data.fixations"},

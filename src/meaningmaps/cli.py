@@ -75,7 +75,7 @@ def _score(args) -> int:
 
 
 def _inspect(args) -> int:
-    from .data.data_inspection import dataset_section, format_inspection, inspect_folder
+    from .data.inspection import dataset_section, format_inspection, inspect_folder
     from .folders import check_input_folder
 
     check_input_folder(args.folder, "FOLDER", "give the folder the study's files are in, e.g. data/osf/ptsvm after "

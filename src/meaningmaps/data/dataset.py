@@ -19,7 +19,7 @@ scenes lists a few of the names it has beside them.
 
 A configured path that does not exist but lies inside a downloaded OSF project (a folder above it
 holds the download's ``manifest.json``) is refused with what the download holds, per folder
-(``data_inspection.describe_download``), and the config key to set.
+(``inspection.describe_download``), and the config key to set.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Study:
 def missing_path(path, what: str, key: str) -> InputError:
     """The error for a configured ``path`` (config ``key``) that does not exist; inside a downloaded
     OSF project it lists the download's folders, so the key can be pointed at the right one."""
-    from .data_inspection import dataset_section, describe_download, download_folder, inspect_folder
+    from .inspection import dataset_section, describe_download, download_folder, inspect_folder
 
     download = download_folder(path)
     try:
