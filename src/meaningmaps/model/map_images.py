@@ -39,12 +39,10 @@ from ..folders import check_output_folder
 from ..maps.meaning_map import map_from_ratings
 from ..maps.patch_files import write_scene_patches
 from ..maps.preview import MAP_CMAP
+from . import loading, ratings, trained_models  # called as loading.load_llava, ...: tests replace them there
 from .card import CARD_NAME, read_card, view_settings
-from .loading import check_model_source, load_llava, load_processor, looks_like_hub_id
 from .prompting import prompt_text
 from .qa_jsonl import resolve_pad_fill, write_scene_views
-from .ratings import rate_scene
-from .trained_models import check_trained_model, load_trained, model_kind
 
 
 @dataclass
@@ -66,7 +64,7 @@ def is_base_model(model) -> bool:
     """A base model: a hub id, or a model folder without a card that is no adapter (a trained model
     folder has a card: training and merging write one)."""
     path = Path(model)
-    if looks_like_hub_id(str(model)):
+    if loading.looks_like_hub_id(str(model)):
         return True
     return (path.is_dir() and (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
             and read_card(path) is None)
@@ -260,7 +258,7 @@ def _map_one(path: Path, out_dir: Path, *, model, loaded, prompt, specs, sigma, 
             write_scene_views(patches, views_dir, views["background"], aspect=views["image_aspect"], fill=fill)
             if progress:
                 log(f"{label} {path.name}: {len(index)} patches")
-            rate_scene(model, views_dir, patches / "index.csv", made[0], mode=inference["mode"],
+            ratings.rate_scene(model, views_dir, patches / "index.csv", made[0], mode=inference["mode"],
                        batch_size=batch_size or inference["batch_size"], map_from=inference["map_from"],
                        max_new_tokens=inference["max_new_tokens"], progress=progress,
                        model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
@@ -325,31 +323,31 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
                          "the model was not loaded.", "correct or replace them, then run the command again.")
     if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates
         source, base = "base", str(model)
-        check_model_source(base, "--model")
+        loading.check_model_source(base, "--model")
         log(f"{model}: a base model (no {CARD_NAME}), so the maps are the zero-shot `base` source, not a "
             "fine-tuned model's")
-        processor = load_processor(base)
+        processor = loading.load_processor(base)
         prompt = prompt_text(processor, expected["prompt_mode"])
         fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base)
         info = map_info(source=source, model=model, base=base, prompt=prompt, views=expected, specs=specs,
                         sigma=sigma, images=good)
         old, replaced = earlier_maps(out_dir, good, info)
-        loaded = load_llava(base, device=device, dtype=inference["dtype"])
+        loaded = loading.load_llava(base, device=device, dtype=inference["dtype"])
     else:
         source = "finetuned"
-        model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
+        trained_models.model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
         card = read_card(model)
         base = base or (card or {}).get("base_model") or config["model"]["base"]
-        card = check_trained_model(model, expected, base, key="--model")
-        processor = load_processor(base if card["kind"] == "adapter" else str(model))
+        card = trained_models.check_trained_model(model, expected, base, key="--model")
+        processor = loading.load_processor(base if card["kind"] == "adapter" else str(model))
         prompt = prompt_text(processor, expected["prompt_mode"])
-        check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
+        trained_models.check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
         fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
                                 else str(model))
         info = map_info(source=source, model=model, base=base, prompt=prompt, views=expected, specs=specs,
                         sigma=sigma, images=good)
         old, replaced = earlier_maps(out_dir, good, info)
-        loaded = load_trained(model, base, device=device, dtype=inference["dtype"])
+        loaded = trained_models.load_trained(model, base, device=device, dtype=inference["dtype"])
     out_dir = Path(out_dir)
     if replaced:
         log(f"{out_dir} holds earlier maps of the same model and settings ({MAP_INFO}): replacing "
