@@ -67,33 +67,23 @@ HEAVY = {
 ALLOWED = {
     ("meaningmaps.model.finetune.train", "meaningmaps.model.finetune.testing_hooks"):
         "test code (a job that dies after a checkpoint): loaded only when a test sets its variable",
-}
-# Pending: issue 21 is editing these files now; their imports inside functions are reviewed once it
-# has landed (issue 24). Remove an entry when its import moves to the top of its module.
-PENDING = {
-    "meaningmaps.cli": {"importlib", "meaningmaps", "meaningmaps.config", "meaningmaps.config_docs", "meaningmaps.folders",
-                        "meaningmaps.data.data_inspection", "meaningmaps.evaluation.score_folders",
-                        "meaningmaps.model.map_images", "os", "pandas"},
-    "meaningmaps.data.csv_format": {"pandas"},
-    "meaningmaps.data.data_inspection": {"meaningmaps.data.csv_format", "meaningmaps.config", "meaningmaps.data.external_maps",
-                                         "meaningmaps.data.fixations", "meaningmaps.data.mat_files",
-                                         "meaningmaps.data.rating_grid", "meaningmaps.data.rating_matrix", "pandas"},
-    "meaningmaps.data.dataset": {"meaningmaps.data.data_inspection", "meaningmaps.data.fixations"},
-    "meaningmaps.data.demo": {"copy", "yaml", "meaningmaps.errors", "meaningmaps.folders"},
-    "meaningmaps.data.external_maps": {"meaningmaps.data.mat_files"},
-    "meaningmaps.data.fixation_tables": {"meaningmaps.data.fixations"},
-    "meaningmaps.data.fixations": {"meaningmaps.data.mat_files"},
-    "meaningmaps.data.map_export": {"meaningmaps.atomic", "scipy.io"},
-    "meaningmaps.data.mat_files": {"h5py", "scipy.io"},
-    "meaningmaps.data.mat_writer": {"scipy.io"},
-    "meaningmaps.data.rating_matrix": {"meaningmaps.data.mat_files", "meaningmaps.data.mat_writer"},
-    "meaningmaps.model.map_images": {"PIL", "json", "os", "matplotlib", "meaningmaps.atomic", "meaningmaps.data.images",
-                                     "meaningmaps.data.input_checks", "meaningmaps.folders", "meaningmaps.maps.preview",
-                                     "meaningmaps.evaluation.figures", "meaningmaps.maps.meaning_map",
-                                     "meaningmaps.maps.patch_files", "meaningmaps.model.card",
-                                     "meaningmaps.model.loading", "meaningmaps.model.prompting",
-                                     "meaningmaps.model.qa_jsonl", "meaningmaps.model.ratings",
-                                     "meaningmaps.model.trained_models"},
+    # The Snakefile's parse (at every job's start) imports mat_files, map_export and dataset, and does
+    # without scipy; scipy.io costs about 0.3 s to import.
+    ("meaningmaps.data.mat_files", "scipy.io"): "only for reading a v4-v7 .mat file (0.3 s to import; the Snakefile's "
+                                                "parse imports this module and reads none)",
+    ("meaningmaps.data.mat_files", "h5py"): "only for a v7.3 (HDF5) .mat file, and its absence is refused with the fix",
+    ("meaningmaps.data.map_export", "scipy.io"): "only for maps.formats: mat (rules/common.smk imports export_paths "
+                                                 "at every parse)",
+    ("meaningmaps.data.dataset", "meaningmaps.data.inspection"): "only for the error of a missing configured path: "
+                                                                 "inspection reads rating matrices (scipy), which "
+                                                                 "discover() at every parse does without",
+    # The command line: each command imports its own modules (`meaningmaps --help` loads none of them).
+    ("meaningmaps.cli", "meaningmaps.config"): "numpy loads with it, and `score` sets BLAS's thread count before "
+                                               "numpy is imported",
+    ("meaningmaps.cli", "meaningmaps.model.map_images"): "the `map` command's module (the model stack)",
+    ("meaningmaps.cli", "meaningmaps.evaluation.score_folders"): "the `score` command's module (pandas, scipy, "
+                                                                 "matplotlib; after the BLAS setting)",
+    ("meaningmaps.cli", "meaningmaps.data.inspection"): "the `inspect` command's module (pandas, scipy)",
 }
 # Modules outside model/ that may import it: the command line dispatches to every stage
 # (`meaningmaps map` rates with the model), importing the model only for that command.
@@ -183,8 +173,8 @@ def test_package_inits_import_nothing_of_the_package():
 
 def test_imports_inside_functions_only_of_heavy_optional_packages():
     """An import inside a function is of a heavy optional package (HEAVY), or listed in ALLOWED with its
-    reason (or PENDING: files issue 21 is editing); everything else is imported at the top of its
-    module, where a reader sees what a module depends on."""
+    reason; everything else is imported at the top of its module, where a reader sees what a module
+    depends on."""
     offenders, used = [], set()
     for module, imports in _package_imports().items():
         for name, function in imports:
@@ -192,7 +182,7 @@ def test_imports_inside_functions_only_of_heavy_optional_packages():
                 continue
             if (module, name) in ALLOWED:
                 used.add((module, name))
-            elif name not in PENDING.get(module, ()):
+            else:
                 offenders.append(f"{module}.{function}: import {name}")
     assert offenders == []
     assert set(ALLOWED) == used, f"ALLOWED lists imports that are gone: {sorted(set(ALLOWED) - used)}"

@@ -157,7 +157,7 @@ def test_fixation_file_v73_reads_as_v5(tmp_path):
 
 
 def test_inspect_lists_a_v73_file_as_its_v5_twin(tmp_path):
-    from meaningmaps.data.data_inspection import _mat_entry
+    from meaningmaps.data.inspection import _mat_entry
 
     v5, v73 = both(tmp_path, {"map": RNG.random((H, W))})
     a, b = _mat_entry(v5, v5.relative_to(tmp_path)), _mat_entry(v73, v73.relative_to(tmp_path))

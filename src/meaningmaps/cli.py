@@ -16,9 +16,19 @@ a bad one gets its line and the others are mapped, and the command ends with a s
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 
+from . import __version__
+from .config_docs import keys_table
 from .errors import InputError
+from .folders import check_input_folder
+from .schema import load_schema
+
+# Each command imports its own modules, inside its function: `meaningmaps --help` and `inspect` load
+# no model stack (torch), and `score` sets BLAS's thread count before numpy loads (meaningmaps.config
+# imports it).
 
 
 def _map(args) -> int:
@@ -56,27 +66,21 @@ BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THR
 
 
 def _score(args) -> int:
-    import os
-
     if "numpy" not in sys.modules:  # run as the command (in a process of its own)
         os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, "1"))
     from .config import load_config, validate_config
-    from .evaluation.score_folders import score_folders
+    from .evaluation.score_folders import score_folders, summary_text
 
     config = load_config(args.configfile) if args.configfile else validate_config({}, "the defaults")
     files = score_folders(args.maps, args.fixations, args.out, config, size=args.size,
                           log=(lambda *a: None) if args.quiet else print)
-    import pandas as pd
-
-    summary = pd.read_csv(files["summary"], dtype={"source": str})
-    print(summary[["source", "n_scenes", "mean_r", "ci_low", "ci_high", "mean_ceiling"]].to_string(index=False))
+    print(summary_text(files["summary"]))
     print("wrote " + ", ".join(str(files[k]) for k in ("scores", "summary", "pairwise", "ceiling", "summary_png")))
     return 0
 
 
 def _inspect(args) -> int:
-    from .data.data_inspection import dataset_section, format_inspection, inspect_folder
-    from .folders import check_input_folder
+    from .data.inspection import dataset_section, format_inspection, inspect_folder
 
     check_input_folder(args.folder, "FOLDER", "give the folder the study's files are in, e.g. data/osf/ptsvm after "
                        "the download.")
@@ -88,16 +92,11 @@ def _inspect(args) -> int:
 
 
 def _keys(args) -> int:
-    from .config import load_schema
-    from .config_docs import keys_table
-
     print(keys_table(load_schema()), end="")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     ap = argparse.ArgumentParser(prog="meaningmaps", description="Automatic meaning maps (Henderson & Hayes "
                                  "2017) from a fine-tuned vision-language model.")
     ap.add_argument("--version", action="version", version=f"meaningmaps {__version__}")
@@ -177,8 +176,6 @@ DELEGATED = {"demo": ("meaningmaps.data.demo", "demo"), "build-tiny": ("meaningm
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED:  # argparse cannot pass a leading --help through to them
-        import importlib
-
         module, name = DELEGATED[argv[0]]
         sys.argv[0] = f"meaningmaps {name}"
         try:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import math
 
+import pandas as pd
+
 from ..errors import InputError
 
 #: Separators a CSV saved by another program may use instead of commas, as messages name them.
@@ -79,13 +81,8 @@ def is_empty_cell(value) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return True
-    except ImportError:  # pragma: no cover -- pandas is a dependency
-        pass
+    if value is pd.NA:
+        return True
     return isinstance(value, str) and not value.strip()
 
 

@@ -19,7 +19,7 @@ scenes lists a few of the names it has beside them.
 
 A configured path that does not exist but lies inside a downloaded OSF project (a folder above it
 holds the download's ``manifest.json``) is refused with what the download holds, per folder
-(``data_inspection.describe_download``), and the config key to set.
+(``inspection.describe_download``), and the config key to set.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..file_facts import remembered
 from .external_maps import MAP_SUFFIXES, map_size, map_source_settings
+from .fixations import fixation_settings, load_fixations, resolve_settings
 from .images import IMAGE_SUFFIXES, image_size
 
 SCENE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
@@ -59,7 +60,9 @@ class Study:
 def missing_path(path, what: str, key: str) -> InputError:
     """The error for a configured ``path`` (config ``key``) that does not exist; inside a downloaded
     OSF project it lists the download's folders, so the key can be pointed at the right one."""
-    from .data_inspection import dataset_section, describe_download, download_folder, inspect_folder
+    # here, not at the top: inspection reads rating matrices (scipy), which discover() at every
+    # Snakefile parse does without; only this error needs it
+    from .inspection import dataset_section, describe_download, download_folder, inspect_folder
 
     download = download_folder(path)
     try:
@@ -146,8 +149,6 @@ def _some(names) -> str:
 
 
 def discover(config: dict) -> Study:
-    from .fixations import fixation_settings, load_fixations, resolve_settings
-
     ds = config["dataset"]
     if ds.get("ratings") and "human" in (ds.get("maps") or {}):
         raise InputError("dataset.ratings and dataset.maps.human", "both give the human meaning maps (rating "

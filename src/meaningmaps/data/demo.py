@@ -75,16 +75,20 @@ bytes with numpy in well under a second.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from PIL import Image
 from scipy import ndimage
 
 from ..atomic import atomic_path, save_csv, save_npy
+from ..errors import InputError
+from ..folders import check_output_folder
 from ..maps.patch_grid import PatchGrid, ScaleSpec, grid_centres
 from ..maps.smoothing import imgaussfilt
 from ..matlab import matlab_round
@@ -434,8 +438,6 @@ DEMO_SETTINGS = {
 def demo_config(data_dir, results_dir) -> dict:
     """The demo's workflow config for a study written by :func:`make_demo_study` into ``data_dir``,
     results in ``results_dir`` (paths as given: absolute paths make a config that runs from anywhere)."""
-    import copy
-
     data, results = Path(data_dir), Path(results_dir)
     cfg = {"results": str(results), **copy.deepcopy(DEMO_SETTINGS)}
     cfg["dataset"] = {"images": str(data / "images"), "ratings": str(data / "ratings"),
@@ -450,8 +452,6 @@ def demo_config(data_dir, results_dir) -> dict:
 def write_demo_config(out_dir) -> Path:
     """``out_dir/config.yaml``: the demo config for the study in ``out_dir``, results in
     ``out_dir/results`` (absolute paths), to run as ``snakemake --configfile out_dir/config.yaml``."""
-    import yaml
-
     out = Path(out_dir).resolve()
     text = ("# The demo study in this folder (meaningmaps demo). Run from the meaningmaps checkout:\n"
             f"#   snakemake --cores 2 --configfile {out / 'config.yaml'}\n"
@@ -471,9 +471,6 @@ def check_demo_arguments(out_dir, n_scenes: int, seed: int) -> None:
     folder writable and either new, empty, or a demo study of no more scenes (rewritten in place:
     a larger one would keep scenes the new fixations lack); never a folder of other files, which
     the demo's images, ratings, fixations.csv and config.yaml could replace."""
-    from ..errors import InputError
-    from ..folders import check_output_folder
-
     if not 1 <= n_scenes <= 99:
         raise InputError("--scenes", f"is {n_scenes}; the demo makes 1 to 99 scenes (scene_01..scene_99).",
                          "give --scenes between 1 and 99.")

@@ -34,6 +34,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import InputError
 from ..evaluation.saliency_metrics import has_negative_values
 from .empty_files import not_a_data_file
+from .mat_files import loadmat, whosmat
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def map_size(path, variable: str | None = None, source: str = "<name>") -> tuple
         shape = _load_npy(path, mmap_mode="r").shape
     elif suffix in (".npz", ".mat"):
         npz = suffix == ".npz"
-        found = _npz_arrays(path) if npz else _mat_variables(path)
+        found = npz_arrays(path) if npz else _mat_variables(path)
         shape = found[_choose(path, found, variable, source, npz=npz)][0]
     else:
         try:
@@ -165,7 +166,7 @@ def _load_npy(path: Path, mmap_mode=None) -> np.ndarray:
     return arr
 
 
-def _npz_arrays(path: Path) -> dict[str, tuple[tuple, str]]:
+def npz_arrays(path: Path) -> dict[str, tuple[tuple, str]]:
     """{name: (shape, dtype)} of a .npz file's arrays, from their headers only."""
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     found = {}
@@ -190,8 +191,6 @@ def _npz_arrays(path: Path) -> dict[str, tuple[tuple, str]]:
 
 def _mat_variables(path: Path) -> dict[str, tuple[tuple, str]]:
     """{name: (shape, MATLAB class)} of a .mat file's variables (whosmat: headers only; v5 or v7.3)."""
-    from .mat_files import whosmat
-
     try:
         return {name: (tuple(int(v) for v in shape), cls) for name, shape, cls in whosmat(path)}
     except InputError:
@@ -237,7 +236,7 @@ def _choose(path: Path, found: dict[str, tuple[tuple, str]], variable, source: s
 
 def _load_npz(path: Path, variable, source: str) -> np.ndarray:
     """The map array of a .npz file (pickled object arrays refused unread)."""
-    name = _choose(path, _npz_arrays(path), variable, source, npz=True)
+    name = _choose(path, npz_arrays(path), variable, source, npz=True)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arr = npz[name]
@@ -251,8 +250,6 @@ def _load_npz(path: Path, variable, source: str) -> np.ndarray:
 
 def _load_mat(path: Path, variable, source: str) -> np.ndarray:
     """The map variable of a MATLAB .mat file, v5 or v7.3 (only that variable is read)."""
-    from .mat_files import loadmat
-
     name = _choose(path, _mat_variables(path), variable, source, npz=False)
     try:
         arr = loadmat(path, variable_names=[name])[name]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..atomic import atomic_dir, save_csv
 from ..errors import InputError
+from .fixations import study_fixations
 
 TEXT_COLUMNS = ("scene", "subject")
 
@@ -65,8 +66,6 @@ def write_scene_tables(folder, fixations, sizes: dict, *, outside: str = "error"
     """Every scene's table (``sizes``: {scene: (height, width)}) from one read of the study's
     fixation file (:func:`meaningmaps.data.fixations.study_fixations`), into ``folder``, which is
     made whole or not at all; returns the study's summary of what was kept and dropped."""
-    from .fixations import study_fixations
-
     counts = {}
     with atomic_dir(folder) as tmp:
         for scene, table, dropped in study_fixations(fixations, sizes, outside=outside, settings=settings):

@@ -92,6 +92,7 @@ from . import fixation_frame as frame
 from .csv_format import cell_text, refuse_other_separator
 from .empty_files import not_a_data_file
 from .images import IMAGE_SUFFIXES
+from .mat_files import loadmat
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +258,6 @@ def _mat_vector(value, path, where: str) -> np.ndarray:
 
 
 def _load_mat(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    from .mat_files import loadmat
-
     try:
         mat = loadmat(path)  # v5 (scipy) or v7.3 (h5py), the same structures
     except InputError:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, save_npy
 from ..errors import InputError
 
 #: the one variable of an exported .mat file
@@ -77,6 +77,4 @@ def export_map(npy, fmt: str, out) -> None:
     if fmt == "mat":
         save_mat(out, array)
     else:
-        from ..atomic import save_npy
-
         save_npy(Path(out), log_density(array))

@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import scipy.io
 
 from ..atomic import atomic_path
 
@@ -72,7 +73,6 @@ def save_cell_matrix(path, cells: np.ndarray, name: str = "rating_matrix", compr
     data = cell_matrix_bytes(cells, name, compress)
     with atomic_path(path, suffix=".mat") as tmp:
         if data is None:
-            import scipy.io
             scipy.io.savemat(tmp, {name: cells}, do_compression=compress)
         else:
             Path(tmp).write_bytes(data)

@@ -21,6 +21,8 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from ..maps.patch_grid import PatchGrid
+from .mat_files import loadmat
+from .mat_writer import save_cell_matrix
 
 LIKERT = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
 
@@ -50,8 +52,6 @@ class RatingLayer:
 
 def load_rating_matrix(path) -> list[RatingLayer]:
     """Read a toolkit .mat file into its layers, checking shape and rating range."""
-    from .mat_files import loadmat
-
     path = Path(path)
     try:
         mat = loadmat(path)  # v5 (scipy) or v7.3 (h5py), the same structures
@@ -285,6 +285,4 @@ def build_rating_matrix(grid: PatchGrid, ratings: dict[str, list[np.ndarray]],
 
 def save_rating_matrix(path, cells: np.ndarray) -> None:
     """Write ``cells`` as a .mat file with variable ``rating_matrix`` (atomically)."""
-    from .mat_writer import save_cell_matrix
-
     save_cell_matrix(path, cells, "rating_matrix", compress=True)

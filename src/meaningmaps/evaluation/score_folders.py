@@ -198,3 +198,13 @@ def score_folders(folders, fixations, out_dir, config: dict, size=None, log=prin
     summary_figure(pd.read_csv(files["summary"], dtype={"source": str}), files["summary_png"], files["summary_pdf"],
                    reference_source=reference)
     return files
+
+
+#: the summary columns ``meaningmaps score`` prints
+SUMMARY_COLUMNS = ["source", "n_scenes", "mean_r", "ci_low", "ci_high", "mean_ceiling"]
+
+
+def summary_text(summary_csv) -> str:
+    """The written ``summary.csv``'s main columns as a text table (what ``meaningmaps score`` prints)."""
+    summary = pd.read_csv(summary_csv, dtype={"source": str})
+    return summary[SUMMARY_COLUMNS].to_string(index=False)

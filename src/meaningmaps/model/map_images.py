@@ -20,18 +20,29 @@ and skipped, and the others are mapped; the command then ends with exit code 2 a
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from ..atomic import save_npy
+from ..atomic import WriteError, atomic_path, save_npy, save_text
 from ..config import scale_specs
-from ..data.images import IMAGE_SUFFIXES
+from ..data.images import IMAGE_SUFFIXES, image_size, load_rgb
+from ..data.input_checks import check_image
 from ..errors import InputError
-from .card import CARD_NAME, view_settings
+from ..folders import check_output_folder
+from ..maps.meaning_map import map_from_ratings
+from ..maps.patch_files import write_scene_patches
+from ..maps.preview import MAP_CMAP
+from . import loading, ratings, trained_models  # called as loading.load_llava, ...: tests replace them there
+from .card import CARD_NAME, read_card, view_settings
+from .prompting import prompt_text
+from .qa_jsonl import resolve_pad_fill, write_scene_views
 
 
 @dataclass
@@ -52,11 +63,8 @@ MAP_INFO = "info/maps.json"
 def is_base_model(model) -> bool:
     """A base model: a hub id, or a model folder without a card that is no adapter (a trained model
     folder has a card: training and merging write one)."""
-    from .card import read_card
-    from .loading import looks_like_hub_id
-
     path = Path(model)
-    if looks_like_hub_id(str(model)):
+    if loading.looks_like_hub_id(str(model)):
         return True
     return (path.is_dir() and (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
             and read_card(path) is None)
@@ -64,8 +72,6 @@ def is_base_model(model) -> bool:
 
 def map_info(*, source, model, base, prompt, views, specs, sigma, images) -> dict:
     """What ``info/maps.json`` records (see :func:`write_map_info`), as JSON reads it back."""
-    import json
-
     info = {"source": source, "zero_shot": source == "base", "model": str(model), "base_model": str(base),
             "prompt": prompt, **views, "scales": [dict(name=s.name, n=s.n, diameter=s.diameter) for s in specs],
             "sigma": sigma, "images": {Path(p).stem: str(p) for p in images}}
@@ -77,10 +83,6 @@ def write_map_info(out_dir, *, source=None, model=None, base=None, prompt=None, 
     """``info/maps.json``: which source the maps are (``base``: the base model zero-shot), the model,
     the prompt, views, patch grid and smoothing they were made with, and the image of each map
     (``info``: that record, made by :func:`map_info`)."""
-    import json
-
-    from ..atomic import save_text
-
     if info is None:
         info = map_info(source=source, model=model, base=base, prompt=prompt, views=views, specs=specs, sigma=sigma,
                         images=images)
@@ -137,9 +139,6 @@ def check_image_content(path, specs) -> None:
     """The workflow's input check of a scene image (``input_checks.check_image``, rule check_scenes):
     the whole image decodes, to the size its header gives, and the patch grid covers every pixel;
     so that ``meaningmaps map`` and the workflow accept the same images."""
-    from ..data.images import image_size
-    from ..data.input_checks import check_image
-
     check_image(path, image_size(path), [dict(name=s.name, n=s.n, diameter=s.diameter) for s in specs])
 
 
@@ -158,10 +157,6 @@ def check_out_folder(out_dir, images) -> None:
     output folder itself, previews/, ratings/, info/): the map folder would hold the images beside the
     maps (``score`` and ``dataset.maps`` read a map folder's .jpg/.png files as maps) and a preview
     could replace an image. A folder inside an image folder (``photos/maps``) is fine."""
-    import os
-
-    from ..folders import check_output_folder
-
     check_output_folder(out_dir, "--out")
     out = Path(out_dir).resolve()
     written = {out / sub if sub else out for sub in OUTPUT_SUBFOLDERS}
@@ -196,8 +191,6 @@ def earlier_maps(out_dir, paths, info: dict) -> tuple[dict, list[Path]]:
     replaced and the record keeps the earlier images. A folder of maps of another model or settings,
     or one holding files the command did not write (no info/maps.json), stops the command: one map
     folder holds one source, and nothing else."""
-    import json
-
     out = Path(out_dir)
     replaced = [q for p in paths for q in image_outputs(out, p.stem) if q.exists()]
     record = out / MAP_INFO
@@ -230,11 +223,6 @@ def earlier_maps(out_dir, paths, info: dict) -> tuple[dict, list[Path]]:
 def overlay(image_path, array: np.ndarray, png_path, alpha: float = 0.6) -> None:
     """The map (min-max scaled through the maps' colormap) over the image, as a PNG."""
     from matplotlib import colormaps
-    from PIL import Image
-
-    from ..atomic import atomic_path
-    from ..data.images import load_rgb
-    from ..maps.preview import MAP_CMAP
 
     rgb = load_rgb(image_path).astype(np.float64)
     a = np.asarray(array, dtype=np.float64)
@@ -259,15 +247,6 @@ def _map_one(path: Path, out_dir: Path, *, model, loaded, prompt, specs, sigma, 
     """One image, as the workflow's chain maps a scene; its outputs (ratings, preview, map) are made
     in a temporary folder and moved into ``out_dir`` only when all are made, so an image that fails
     leaves what the folder held for it as it was. An InputError about a temporary file names the image."""
-    import os
-
-    from ..atomic import WriteError
-    from ..data.images import image_size
-    from ..maps.meaning_map import map_from_ratings
-    from ..maps.patch_files import write_scene_patches
-    from .qa_jsonl import write_scene_views
-    from .ratings import rate_scene
-
     inference = config["model"]["inference"]
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f".{path.stem}.", dir=out_dir) as tmp:
@@ -279,7 +258,7 @@ def _map_one(path: Path, out_dir: Path, *, model, loaded, prompt, specs, sigma, 
             write_scene_views(patches, views_dir, views["background"], aspect=views["image_aspect"], fill=fill)
             if progress:
                 log(f"{label} {path.name}: {len(index)} patches")
-            rate_scene(model, views_dir, patches / "index.csv", made[0], mode=inference["mode"],
+            ratings.rate_scene(model, views_dir, patches / "index.csv", made[0], mode=inference["mode"],
                        batch_size=batch_size or inference["batch_size"], map_from=inference["map_from"],
                        max_new_tokens=inference["max_new_tokens"], progress=progress,
                        model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
@@ -312,13 +291,6 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
     with its InputError as it is found; default: ``log``) and the others are mapped; so is an image
     that fails for an input reason while it is mapped. Refused as a whole (InputError): a bad
     config, ``--out`` or model, or no image that can be mapped (the model is then not loaded)."""
-    from ..atomic import WriteError
-    from .card import read_card
-    from .loading import load_processor
-    from .prompting import prompt_text
-    from .qa_jsonl import resolve_pad_fill
-    from .trained_models import check_trained_model, load_trained, model_kind
-
     report = report or (lambda err: log(str(err)))
     listed = find_images(images)
     paths = [p for p, _ in listed]
@@ -350,34 +322,32 @@ def map_images(model, images, out_dir, config: dict, *, base: str | None = None,
         raise InputError(None, f"none of the {len(paths)} images can be mapped (the error of each is above), so "
                          "the model was not loaded.", "correct or replace them, then run the command again.")
     if is_base_model(model):  # no card: the base model zero-shot, as the workflow's `base` source rates
-        from .loading import check_model_source, load_llava
-
         source, base = "base", str(model)
-        check_model_source(base, "--model")
+        loading.check_model_source(base, "--model")
         log(f"{model}: a base model (no {CARD_NAME}), so the maps are the zero-shot `base` source, not a "
             "fine-tuned model's")
-        processor = load_processor(base)
+        processor = loading.load_processor(base)
         prompt = prompt_text(processor, expected["prompt_mode"])
         fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base)
         info = map_info(source=source, model=model, base=base, prompt=prompt, views=expected, specs=specs,
                         sigma=sigma, images=good)
         old, replaced = earlier_maps(out_dir, good, info)
-        loaded = load_llava(base, device=device, dtype=inference["dtype"])
+        loaded = loading.load_llava(base, device=device, dtype=inference["dtype"])
     else:
         source = "finetuned"
-        model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
+        trained_models.model_kind(model)  # a missing folder or one that holds no model: stop here, naming it
         card = read_card(model)
         base = base or (card or {}).get("base_model") or config["model"]["base"]
-        card = check_trained_model(model, expected, base, key="--model")
-        processor = load_processor(base if card["kind"] == "adapter" else str(model))
+        card = trained_models.check_trained_model(model, expected, base, key="--model")
+        processor = loading.load_processor(base if card["kind"] == "adapter" else str(model))
         prompt = prompt_text(processor, expected["prompt_mode"])
-        check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
+        trained_models.check_trained_model(model, {**expected, "prompt": prompt}, None, key="--model")
         fill = resolve_pad_fill(expected["image_aspect"], expected["pad_fill"], base if card["kind"] == "adapter"
                                 else str(model))
         info = map_info(source=source, model=model, base=base, prompt=prompt, views=expected, specs=specs,
                         sigma=sigma, images=good)
         old, replaced = earlier_maps(out_dir, good, info)
-        loaded = load_trained(model, base, device=device, dtype=inference["dtype"])
+        loaded = trained_models.load_trained(model, base, device=device, dtype=inference["dtype"])
     out_dir = Path(out_dir)
     if replaced:
         log(f"{out_dir} holds earlier maps of the same model and settings ({MAP_INFO}): replacing "

@@ -31,16 +31,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+import pandas as pd
 import yaml
 from PIL import Image, UnidentifiedImageError
 
-from ..config import RESERVED_SOURCES
+from ..config import RESERVED_SOURCES, validate_config
 from ..errors import InputError
-from .csv_format import OTHER_SEPARATORS, other_separator
+from .csv_format import OTHER_SEPARATORS, first_lines, other_separator
 from .empty_files import not_a_data_file
-from .external_maps import GREY_MODES, IMAGE_MAP_SUFFIXES, MAT_NUMERIC, NEAR_GREY_CODES, RGB_MODES
-from .fixations import MAT_FIELDS
+from .external_maps import GREY_MODES, IMAGE_MAP_SUFFIXES, MAT_NUMERIC, NEAR_GREY_CODES, RGB_MODES, npz_arrays
+from .fixations import MAT_FIELDS, load_fixations
 from .images import IMAGE_SUFFIXES
+from .mat_files import loadmat, whosmat
+from .rating_grid import infer_grid
+from .rating_matrix import load_rating_matrix
 
 MANIFEST = "manifest.json"
 #: A struct in a .mat file larger than this is not opened to read its field names.
@@ -208,8 +212,6 @@ def _image_entry(path: Path, rel: Path) -> Entry:
 
 def _mat_entry(path: Path, rel: Path) -> Entry:
     """A .mat file's variables (whosmat); a struct's fields are read only to spot a fixation file."""
-    from .mat_files import whosmat
-
     why = not_a_data_file(path)
     if why:
         return Entry(rel, "unreadable", why.removeprefix("is "))
@@ -242,8 +244,6 @@ def _mat_entry(path: Path, rel: Path) -> Entry:
 
 
 def _struct_fields(path: Path, name: str) -> list[str]:
-    from .mat_files import loadmat
-
     try:
         value = loadmat(path, variable_names=[name])[name]
     except Exception:  # noqa: BLE001 -- a struct that does not load is just not a fixation file
@@ -253,8 +253,6 @@ def _struct_fields(path: Path, name: str) -> list[str]:
 
 def _array_entry(path: Path, rel: Path) -> Entry:
     """A .npy or .npz: shapes and dtypes from the headers (external_maps reads them the same way)."""
-    from .external_maps import _npz_arrays
-
     why = not_a_data_file(path)
     if why:
         return Entry(rel, "unreadable", why.removeprefix("is "))
@@ -263,7 +261,7 @@ def _array_entry(path: Path, rel: Path) -> Entry:
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
             found = {"": (tuple(arr.shape), str(arr.dtype))}
         else:
-            found = _npz_arrays(path)
+            found = npz_arrays(path)
     except InputError as exc:
         return Entry(rel, "unreadable", f"not a readable array file ({exc.problem})")
     except (ValueError, OSError, EOFError) as exc:
@@ -279,15 +277,11 @@ def _array_entry(path: Path, rel: Path) -> Entry:
 
 def _csv_entry(path: Path, rel: Path) -> Entry:
     """A CSV's columns: per-patch ratings, fixations (x/y-like columns), or other."""
-    import pandas as pd
-
     why = not_a_data_file(path)
     if why:
         return Entry(rel, "unreadable", why.removeprefix("is "))
     sep = other_separator(path)
     if sep is not None:
-        from .csv_format import first_lines
-
         names = ", ".join(c.strip() for c in first_lines(path, 1)[0].split(sep)[:8])
         return Entry(rel, "unreadable", f"separated by {OTHER_SEPARATORS[sep]}, not commas (columns {names}): save it "
                      "comma-separated, with '.' as the decimal point")
@@ -427,8 +421,6 @@ def _name_hint(folder: Path) -> int:
 
 def _compare_fixation_scenes(insp: Inspection, stems: set[str]) -> None:
     """A note when the fixation file's scenes are not the images' (dataset.discover would refuse it)."""
-    from .fixations import load_fixations
-
     try:
         table = load_fixations(insp.root / insp.fixations, columns=insp.fixation_columns or None)
     except InputError as exc:
@@ -558,9 +550,6 @@ def dataset_section(insp: Inspection, folder) -> str:
 
 def _suggest_patches(insp: Inspection, matrices: list[Path]) -> None:
     """``patches.*``: the grid that covers the first rating matrix (``rating_grid.infer_grid``)."""
-    from .rating_grid import infer_grid
-    from .rating_matrix import load_rating_matrix
-
     if not matrices:
         return
     first = sorted(matrices)[0]
@@ -580,8 +569,6 @@ def patches_section(insp: Inspection) -> str:
     """The suggested ``patches:`` section (the grid of the rating matrices), or "" without one."""
     if insp.patches is None:
         return ""
-    from ..config import validate_config
-
     defaults = validate_config({}, "the defaults")["patches"]  # the toolkit's N, when it gives this grid
     per = {s.ratings_per_patch for s in insp.patches.values()}
     lines = [f"patches:  # the grid that covers {insp.patches_from.as_posix()} ({'/'.join(map(str, sorted(per)))} "

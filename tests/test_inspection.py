@@ -1,4 +1,4 @@
-"""Data inspection (data_inspection): what a folder holds, the dataset: section it suggests (which must
+"""Data inspection (data/inspection.py): what a folder holds, the dataset: section it suggests (which must
 load and run discovery), and the download-layout errors of dataset.discover."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import yaml
 from PIL import Image
 
 from meaningmaps.config import validate_config
-from meaningmaps.data.data_inspection import dataset_section, describe_download, format_inspection, inspect_folder
 from meaningmaps.data.dataset import discover
 from meaningmaps.data.demo import make_demo_study
+from meaningmaps.data.inspection import dataset_section, describe_download, format_inspection, inspect_folder
 from meaningmaps.errors import InputError
 
 from .conftest import HH17, SMM
