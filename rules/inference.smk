@@ -6,6 +6,9 @@
 #              or model.probe_model)
 # Subpackage model/: src/meaningmaps/model/ratings.py (answer_scoring.py), trained_models.py, probe.py;
 # the shards: src/meaningmaps/workflow/shards.py
+# Helpers (rules/common/): model_inputs.smk (scene_shards, shard_scenes, shard_views,
+# scene_shard_dir, finetuned_model_input, base_model, view_settings, INFERENCE), study.smk (folds,
+# fold_of), resources.smk (MODEL_JOB, MERGING_JOB, DEVICE...)
 
 
 rule base_ratings:

@@ -3,6 +3,9 @@
 # Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
 # center_bias.py, empirical_center.py; GBVS salience: gbvs.py (with gbvs_features.py, gbvs_dkl.py,
 # imresize.py); maps made elsewhere: src/meaningmaps/data/external_maps.py
+# Helpers (rules/common/): sources.smk (RATING_SOURCES, EXTERNAL_SOURCES, one_of), model_inputs.smk
+# (ratings_input, ratings_file), study.smk (study, scene_size, content_digest, fixation_pool_of),
+# input_check.smk (inputs_checked), resources.smk (LIGHT)
 
 
 rule map_from_ratings:
