@@ -1,5 +1,6 @@
 # Model ratings -> ratings/<source>/shards/<shard>/<scene>.csv (base, finetuned: one model load per shard
-# of model.inference.scenes_per_job scenes) or ratings/probe/<scene>.csv, built into maps by map_from_ratings.
+# of model.inference.scenes_per_job scenes; each scene's map job, map_from_model_ratings in rules/maps.smk,
+# copies its CSV to ratings/<source>/<scene>.csv) or ratings/probe/<scene>.csv, built into maps by map_from_ratings.
 #   base       the base model zero-shot (the paper's baseline)
 #   finetuned  each scene rated by the merged model of the fold that held it out (or model.finetuned_model)
 #   probe      ridge regression from the frozen vision tower's pooled patch features (same folds,

@@ -27,7 +27,9 @@ ADAPTER_ON_BASE = bool(FINETUNED_MODEL) or MERGE_IN_MEMORY  # the rating jobs ne
 # The jobs that load a model work on shards of scenes (model.inference.scenes_per_job), one model
 # load per shard: base ratings and probe features (the base model) and the finetuned ratings (one
 # model per fold, or the given one). Each scene keeps its file in its shard's folder:
-# ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz.
+# ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz; the map
+# job of a scene copies its ratings to ratings/<source>/<scene>.csv (rule map_from_model_ratings).
+SHARDED_RATINGS = ("base", "finetuned")  # the rating sources rated a shard per job
 @functools.cache
 def scene_shards(source):
     """shard name -> scenes, for the base and finetuned ratings and the probe features."""
@@ -58,18 +60,9 @@ def shard_views(source):
     return inputs
 
 
-def ratings_input(wildcards):
-    """A scene's ratings: its own CSV (human, probe), or the folder of its shard (base, finetuned)."""
-    if wildcards.source in ("base", "finetuned"):
-        return f"{R}/ratings/{wildcards.source}/shards/{shard_of(scene_shards(wildcards.source), wildcards.scene)}"
-    return f"{R}/ratings/{wildcards.source}/{wildcards.scene}.csv"
-
-
-def ratings_file(wildcards, input):
-    """The scene's ratings CSV (inside its shard's folder for base and finetuned)."""
-    if wildcards.source in ("base", "finetuned"):
-        return f"{input.ratings}/{wildcards.scene}.csv"
-    return input.ratings
+def ratings_shard(wildcards):
+    """The shard folder that holds a scene's ratings CSV (base, finetuned; rule map_from_model_ratings)."""
+    return f"{R}/ratings/{wildcards.source}/shards/{shard_of(scene_shards(wildcards.source), wildcards.scene)}"
 
 
 def scene_shard_dir(source, folder):

@@ -75,8 +75,7 @@ def all_targets(wildcards):
     targets = []
     if st.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
-    per_scene = [s for s in RATING_SOURCES if s not in ("base", "finetuned")]  # those two: in shards
-    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=per_scene, scene=scenes)
+    targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
     targets += export_paths(R, config["maps"]["formats"], MAP_SOURCES, scenes)  # maps.formats (rules/export.smk)
     if "finetuned" in TRAINED_SOURCES:
