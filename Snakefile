@@ -9,7 +9,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-min_version("9.1")  # workflow.subprocess_exec (rules/common.smk)
+min_version("9.1")  # workflow.subprocess_exec (IN_JOB below)
 
 # The package's source: importable here and in every job's scripts (they inherit PYTHONPATH: a
 # local job, a SLURM job, a conda environment), with or without the package installed.
@@ -20,14 +20,11 @@ share_import_path(Path(workflow.basedir) / "src")
 from meaningmaps.config import (  # noqa: E402
     SCHEMA_PATH,
     apply_finetune_recipe,
-    check_source_names,
     patch_specs,
     scale_specs,
     validate_config,
 )
 from meaningmaps import file_facts  # noqa: E402
-from meaningmaps.data.dataset import SCENE_PATTERN, discover  # noqa: E402
-from meaningmaps.model.splits import ALL, model_folds, rating_fold, rating_folds, rating_scheme, schemes  # noqa: E402
 
 
 # The real study's config.yaml is the default; a --configfile replaces it rather than being
@@ -44,9 +41,12 @@ apply_finetune_recipe(config)  # model.finetune.recipe: before the defaults are 
 validate(config, schema=str(SCHEMA_PATH))
 
 R = config["results"].rstrip("/")
+# This process runs one job (a SLURM job, or a job Snakemake started as a subprocess): it parses the
+# workflow again, but the run was planned, and checked, by the process that started it.
+IN_JOB = workflow.remote_exec or workflow.subprocess_exec
 # Content digests and image sizes, remembered across runs by each file's identity (path, size,
 # mtime, ctime, inode): a start-up reads only the files that changed. Jobs read the store only.
-file_facts.use_store(f"{R}/.cache/file_facts.json", write=not (workflow.remote_exec or workflow.subprocess_exec))
+file_facts.use_store(f"{R}/.cache/file_facts.json", write=not IN_JOB)
 DS = config["dataset"]
 SPECS = [dict(name=s.name, n=s.n, diameter=s.diameter) for s in scale_specs(config)]  # the raters' (toolkit) grid
 # The patches the model sees (patches.grid): the same as SPECS unless the paper's grid is asked for.
@@ -54,7 +54,15 @@ PATCH_SPECS = SPECS if config["patches"]["grid"] == "toolkit" else [vars(s) for 
 DOWNLOAD = config["download"]["enabled"]
 DOWNLOAD_DIR = f"{config['download']['dest']}/{config['download']['node']}"
 
-include: "rules/common.smk"
+# What the rules share, by concern (rules/common/, no rules there): the map sources and wildcards;
+# the study (scenes, folds, what a run makes); the model steps' inputs; every rule's compute needs;
+# the input check's helpers. Then the start-up checks: the refusals made before any job.
+include: "rules/common/sources.smk"
+include: "rules/common/study.smk"
+include: "rules/common/model_inputs.smk"
+include: "rules/common/resources.smk"
+include: "rules/common/input_check.smk"
+include: "rules/common/startup_checks.smk"
 
 
 report: "report/workflow.rst"
@@ -78,4 +86,4 @@ include: "rules/figures.smk"
 rule all:
     default_target: True
     input:
-        all_targets,
+        all_targets,  # rules/common/study.smk

@@ -6,6 +6,8 @@
 # Attention maps: fixation map smoothed with Torralba's antonioGaussian (MIT saliency benchmark).
 # Subpackage maps/: src/meaningmaps/maps/attention.py, empirical_center.py (the pools); the fixations
 # are read by src/meaningmaps/data/fixations.py into src/meaningmaps/data/fixation_tables.py
+# Helpers (rules/common/): study.smk (FIXATION_TABLES, study, scene_size, content_digest),
+# input_check.smk (inputs_checked), resources.smk (LIGHT)
 
 
 rule attention:

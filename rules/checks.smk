@@ -5,10 +5,11 @@
 # name): each scene's image, ratings and maps; records their problems instead of failing, so that
 # every scene is checked. check_inputs (a local checkpoint): every
 # scene's fixations (one file for all scenes), then the verdict of all checks. The first job of
-# every scene chain (patches, human_ratings, fixation_tables, import_map, gbvs_map, center_map) takes the input
-# inputs_checked() (rules/common.smk): it waits for the verdict, and depends on refuse_inputs,
-# which fails with one error listing every problem, when there are problems. retries: 0: a bad
-# file stays bad, so the SLURM profile's `retries: 2` must not run a check three times.
+# every scene chain (patches, human_ratings, fixation_tables, import_map, gbvs_map, center_map,
+# build_tiny_llava) takes the input inputs_checked() (rules/common/input_check.smk): it waits for the verdict, and depends
+# on refuse_inputs, which fails with one error listing every problem, when there are problems.
+# retries: 0: a bad file stays bad, so the SLURM profile's `retries: 2` must not run a check three
+# times. Helpers: rules/common/input_check.smk (the chunks, inputs_checked); LIGHT: resources.smk
 
 
 rule check_scenes:

@@ -1,5 +1,6 @@
 # Data in: fetch the OSF project (OSF API v2), verify every file's hash, resume, write a manifest.
 # Subpackage data/: src/meaningmaps/data/osf.py
+# Helpers (rules/common/): DOWNLOAD_DIR: the Snakefile; LIGHT: resources.smk
 
 
 checkpoint download:

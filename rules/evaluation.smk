@@ -3,6 +3,8 @@
 # with scene-bootstrap CIs, the mean ceiling and paired tests (Holm-adjusted).
 # Subpackage evaluation/: src/meaningmaps/evaluation/scores.py (with metrics.py, saliency_metrics.py,
 # noise_ceiling.py); the fixation tables and pools they read: rules/attention.smk
+# Helpers (rules/common/): sources.smk (MAP_SOURCES, SEMIPARTIAL), study.smk (FIXATION_TABLES,
+# fixation_pool_of, eval_scenes, scene_size), resources.smk (LIGHT)
 
 
 rule noise_ceiling:

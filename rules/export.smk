@@ -3,6 +3,7 @@
 #   mat          MATLAB v5 .mat, one variable `map` (double)
 #   log_density  float64 .npy, log p with exp summing to 1 (pysaliency's ModelFromDirectory, DeepGaze)
 # Subpackage data/: src/meaningmaps/data/map_export.py (export_paths: the targets, in rule all)
+# Helpers (rules/common/): resources.smk (LIGHT)
 
 
 rule export_mat:

@@ -1,5 +1,7 @@
 # The comparison and summary figures (final targets) and a gallery of scenes, hooked into
 # `snakemake --report`. Subpackage evaluation/: src/meaningmaps/evaluation/figures.py
+# Helpers (rules/common/): sources.smk (MAP_SOURCES, REFERENCE, SEMIPARTIAL), study.smk
+# (eval_scenes, gallery_scenes, study, content_digest), resources.smk (LIGHT)
 
 
 if DS.get("fixations"):

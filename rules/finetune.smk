@@ -5,6 +5,8 @@
 # Checkpoints live in models/<fold>/checkpoints/<run digest> (not an output): a killed job resumes
 # from the latest one; a run whose training data (content), prompt, settings or base model differ
 # discards them and trains from scratch; a finished run removes them.
+# Helpers (rules/common/): model_inputs.smk (heldout_inputs, train_views, BASE_INPUT, base_model,
+# model_record), study.smk (RATING_SCHEME), resources.smk (FINETUNE_JOB, MERGE_JOB, DEVICE...)
 
 
 rule finetune:

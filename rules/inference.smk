@@ -1,11 +1,15 @@
 # Model ratings -> ratings/<source>/shards/<shard>/<scene>.csv (base, finetuned: one model load per shard
-# of model.inference.scenes_per_job scenes) or ratings/probe/<scene>.csv, built into maps by map_from_ratings.
+# of model.inference.scenes_per_job scenes; each scene's map job, map_from_model_ratings in rules/maps.smk,
+# copies its CSV to ratings/<source>/<scene>.csv) or ratings/probe/<scene>.csv, built into maps by map_from_ratings.
 #   base       the base model zero-shot (the paper's baseline)
 #   finetuned  each scene rated by the merged model of the fold that held it out (or model.finetuned_model)
 #   probe      ridge regression from the frozen vision tower's pooled patch features (same folds,
 #              or model.probe_model)
 # Subpackage model/: src/meaningmaps/model/ratings.py (answer_scoring.py), trained_models.py, probe.py;
 # the shards: src/meaningmaps/workflow/shards.py
+# Helpers (rules/common/): model_inputs.smk (scene_shards, shard_scenes, shard_views,
+# scene_shard_dir, finetuned_model_input, base_model, view_settings, INFERENCE), study.smk (folds,
+# fold_of), resources.smk (MODEL_JOB, MERGING_JOB, DEVICE...)
 
 
 rule base_ratings:

@@ -3,27 +3,31 @@
 # Subpackage maps/: src/meaningmaps/maps/meaning_map.py (ratings -> map, with smoothing.py),
 # center_bias.py, empirical_center.py; GBVS salience: gbvs.py (with gbvs_features.py, gbvs_dkl.py,
 # imresize.py); maps made elsewhere: src/meaningmaps/data/external_maps.py
+# Helpers (rules/common/): sources.smk (RATING_SOURCES, EXTERNAL_SOURCES, one_of), model_inputs.smk
+# (ratings_shard, SHARDED_RATINGS), study.smk (study, scene_size, content_digest, fixation_pool_of),
+# input_check.smk (inputs_checked), resources.smk (LIGHT)
 
 
 rule map_from_ratings:
-    """The toolkit's map builder on per-patch ratings (any rating source); the model sources by
-    meaning_map.builder (toolkit or the paper's) on the patches.grid patches."""
+    """The toolkit's map builder on a scene's per-patch ratings; the model sources by
+    meaning_map.builder (toolkit or the paper's) on the patches.grid patches. Human and probe
+    ratings: ratings/<source>/<scene>.csv; base and finetuned: map_from_model_ratings below."""
     input:
-        ratings=ratings_input,
+        ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
     output:
         npy=f"{R}/maps/{{source}}/{{scene}}.npy",
         png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
     wildcard_constraints:
-        source=one_of(RATING_SOURCES),
+        source=one_of([s for s in RATING_SOURCES if s not in SHARDED_RATINGS]),
     params:
-        file=ratings_file,
+        file=lambda wc, input: input.ratings,
         specs=lambda wc: SPECS if wc.source == "human" else PATCH_SPECS,
         size=scene_size,
         sigma=config["meaning_map"]["sigma"],
         builder=lambda wc: "toolkit" if wc.source == "human" else config["meaning_map"]["builder"],
         paper_sigma=config["meaning_map"]["paper_sigma"],
         paper_power=config["meaning_map"]["paper_power"],
-        unparsable=lambda wc: INFERENCE["unparsable"] if wc.source in ("base", "finetuned") and INFERENCE["mode"] == "generate" else "error",
+        unparsable="error",
     threads: 1
     resources:
         **LIGHT,
@@ -35,6 +39,23 @@ rule map_from_ratings:
         "../envs/core.yaml"
     script:
         "../scripts/map_from_ratings.py"
+
+
+# The base and finetuned ratings are rated a shard of scenes per job (rules/inference.smk): each
+# scene's map job reads the scene's CSV from its shard's folder and also writes it where a user
+# looks for it, ratings/<source>/<scene>.csv (the same bytes): no job of its own per scene.
+use rule map_from_ratings as map_from_model_ratings with:
+    input:
+        shard=ratings_shard,
+    output:
+        npy=f"{R}/maps/{{source}}/{{scene}}.npy",
+        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
+        ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
+    wildcard_constraints:
+        source=one_of([s for s in RATING_SOURCES if s in SHARDED_RATINGS]),
+    params:
+        file=lambda wc, input: f"{input.shard}/{wc.scene}.csv",
+        unparsable=INFERENCE["unparsable"] if INFERENCE["mode"] == "generate" else "error",
 
 
 rule import_map:

@@ -2,6 +2,8 @@
 # this rule writes there for the offline demo and tests (config model.build_tiny; with
 # model.build_tiny.tokenizer it has LLaVA-1.5's own text vocabulary).
 # Subpackage model/: src/meaningmaps/model/tiny_llava.py (and loading.py for the checks every model job makes)
+# Helpers (rules/common/): sources.smk (MODEL, MODEL_SOURCES), model_inputs.smk (BASE),
+# input_check.smk (inputs_checked), resources.smk (LIGHT)
 
 if MODEL_SOURCES and MODEL["build_tiny"]:
     from meaningmaps.model.tiny_llava import tokenizer_file

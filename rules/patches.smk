@@ -1,5 +1,7 @@
 # Patch grid: the Hayes toolkit's fine and coarse circular patches of one scene, as RGBA PNGs.
 # Subpackage maps/: src/meaningmaps/maps/patch_grid.py (grid, masks) and patch_files.py (writing).
+# Helpers (rules/common/): study.smk (study, content_digest), input_check.smk (inputs_checked),
+# resources.smk (LIGHT); PATCH_SPECS: the Snakefile
 
 
 rule patches:

@@ -2,6 +2,9 @@
 # Subpackage model/: src/meaningmaps/model/qa_jsonl.py (views, JSONL), labels.py (labels), splits.py (folds),
 # prompting.py (prompt), sentencepiece_ids.py (model.prompt paper's token ids)
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
+# Helpers (rules/common/): model_inputs.smk (BASE_INPUT, base_model, label_input,
+# LABELS_FROM_RATINGS, split_jsonls), study.smk (scene_size), resources.smk (LIGHT); PATCH_SPECS:
+# the Snakefile
 
 
 # The pad colour "processor" is the base model's image-processor mean: read once by rule pad_fill

@@ -1,5 +1,7 @@
 # Human per-patch ratings: recovered exactly from a toolkit rating matrix, or checked from a CSV.
 # Subpackage data/: src/meaningmaps/data/human_ratings.py (with rating_matrix.py)
+# Helpers (rules/common/): study.smk (study, scene_size, content_digest), input_check.smk
+# (inputs_checked), resources.smk (LIGHT); SPECS: the Snakefile
 
 
 rule human_ratings:

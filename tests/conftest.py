@@ -31,14 +31,8 @@ def demo_config(root: Path) -> dict:
 
 
 def ratings_csv(results: Path, source: str, scene: str) -> Path:
-    """A scene's ratings: ratings/<source>/<scene>.csv, or inside its shard's folder (base,
-    finetuned: ratings/<source>/shards/<shard>/<scene>.csv)."""
-    own = Path(results) / "ratings" / source / f"{scene}.csv"
-    if own.is_file():
-        return own
-    found = sorted((Path(results) / "ratings" / source / "shards").glob(f"*/{scene}.csv"))
-    assert len(found) == 1, f"{scene} is in {len(found)} {source} shards"
-    return found[0]
+    """A scene's ratings, where a user finds them for every rating source: ratings/<source>/<scene>.csv."""
+    return Path(results) / "ratings" / source / f"{scene}.csv"
 
 
 @pytest.fixture

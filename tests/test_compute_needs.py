@@ -98,7 +98,7 @@ def test_every_rule_declares_threads_and_resources():
             if "threads:" not in body or "resources:" not in body:
                 missing.append(f"{path.name}:{m.group(3)}")
     assert not missing, missing
-    common = (REPO / "rules" / "common.smk").read_text()
+    common = (REPO / "rules" / "common" / "resources.smk").read_text()
     for name in ("LIGHT", "MODEL_JOB", "FINETUNE_JOB", "MERGE_JOB"):
         block = re.search(rf"^{name} = dict\((.*)\)$", common, re.M).group(1)
         assert all(k in block for k in ("mem_mb", "runtime", "gpu")), (name, block)

@@ -218,7 +218,7 @@ def test_gpu_rules_asked_slurm_for_gpus(slurm_run):
             assert j.get("Partition") == "debug"
             assert j.get("NumNodes") == "1"
             assert j.get("NumTasks") == "1", (rule, j.get("NumTasks"))  # one task; torchrun starts the ranks
-    # what the rules ask for (rules/common.smk; the tiny model's small sizes), not the profile
+    # what the rules ask for (rules/common/resources.smk; the tiny model's small sizes), not the profile
     finetune = next(j for j in jobs if rule_of(j) == "finetune")
     assert finetune.get("NumCPUs") == "1"  # the tiny model's 1 (8 per GPU for the 7B)
     assert finetune.get("TimeLimit") == "12:00:00"

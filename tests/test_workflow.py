@@ -129,6 +129,14 @@ def test_demo_model_steps(demo_run):
         for scene in ("scene_01", "scene_02", "scene_03"):
             r = pd.read_csv(ratings_csv(res, source, scene))
             assert len(r) == 444 and r["rating"].between(1, 6).all()
+    # base and finetuned rate a shard of scenes per job; each scene's ratings are also where the
+    # other sources' are, ratings/<source>/<scene>.csv, the same bytes as in its shard's folder
+    for source in ("base", "finetuned"):
+        for scene in ("scene_01", "scene_02", "scene_03"):
+            in_shards = sorted((res / "ratings" / source / "shards").glob(f"*/{scene}.csv"))
+            assert len(in_shards) == 1, (source, scene, in_shards)
+            assert ratings_csv(res, source, scene).read_bytes() == in_shards[0].read_bytes()
+        assert sorted(p.name for p in (res / "ratings" / source).glob("*.csv")) == [f"scene_0{i}.csv" for i in (1, 2, 3)]
     ft = pd.read_csv(ratings_csv(res, "finetuned", "scene_02"))
     p = ft[[c for c in ft.columns if c.startswith("p_") and c != "p_mass"]].to_numpy()
     assert np.allclose(p.sum(axis=1), 1) and np.allclose(ft["rating"], ft["expected"])
@@ -167,9 +175,13 @@ def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
     proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/maps/finetuned/scene_02.npy")
     # scene_02 is rated by fold1, trained on scene_01 and scene_03; scene_02's own labels (fold1's
     # test side) are planned for fold1's held-out loss only. fold1's shard holds scene_02 alone.
-    assert job_counts(proc.stdout) == {
+    expected = {
         "build_tiny_llava": 1, "patches": 3, "pad_fill": 1, "patch_views": 3, "human_ratings": 3, "qa_scene": 3,
-        "prompt": 1, "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_ratings": 1, "total": 20}
+        "prompt": 1, "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_model_ratings": 1, "total": 20}
+    assert job_counts(proc.stdout) == expected
+    # its ratings at ratings/finetuned/scene_02.csv: written by its map job, no job of their own
+    proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/ratings/finetuned/scene_02.csv")
+    assert job_counts(proc.stdout) == expected
 
 
 def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, tmp_path):
@@ -192,7 +204,8 @@ def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, 
     # rates scene_02, never saw its labels and is not retrained (its test split is rewritten for the
     # held-out loss, an ancient() input of its training); the probe follows the same folds.
     assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 2, "finetune": 1,
-                      "finetuned_ratings": 1, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 5,
+                      "finetuned_ratings": 1, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 3,
+                      "map_from_model_ratings": 2,
                       "score_scene": 3, "evaluate": 1, "figures": 1, "total": 20}  # total counts rule all
 
 

@@ -1,0 +1,122 @@
+# The model steps' inputs and settings (rules/model.smk, qa.smk, finetune.smk, inference.smk, and
+# maps.smk for a scene's ratings): the base model, the shards of scenes a model job rates, labels,
+# a fold's training data, what a trained model's card records and must agree with.
+# Uses rules/common/sources.smk (MODEL, FINETUNED_MODEL...) and study.smk (study, folds, eval_scenes).
+# Subpackage workflow/: src/meaningmaps/workflow/shards.py; model/: card.py (the view settings)
+import functools
+
+from meaningmaps.workflow.shards import assign_shards, model_of, shard_of
+
+BASE = MODEL["base"]
+BASE_INPUT = [BASE] if MODEL["build_tiny"] else []  # a folder this workflow writes, else none
+INFERENCE = MODEL["inference"]
+# The finetuned source rates with an adapter merged in memory onto the base (model.merge: memory, or a
+# given adapter) or with a merged model on disk (model.merge: disk, or a given merged model).
+MERGE_IN_MEMORY = MODEL["merge"] == "memory"
+
+
+def finetuned_model_input(wildcards):
+    """The model folder that rates a shard of scenes as the finetuned source (its fold's)."""
+    if FINETUNED_MODEL:
+        return FINETUNED_MODEL
+    return f"{R}/models/{model_of(wildcards.shard)}/{'adapter' if MERGE_IN_MEMORY else 'merged'}"
+
+
+ADAPTER_ON_BASE = bool(FINETUNED_MODEL) or MERGE_IN_MEMORY  # the rating jobs need the base model
+
+# The jobs that load a model work on shards of scenes (model.inference.scenes_per_job), one model
+# load per shard: base ratings and probe features (the base model) and the finetuned ratings (one
+# model per fold, or the given one). Each scene keeps its file in its shard's folder:
+# ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz; the map
+# job of a scene copies its ratings to ratings/<source>/<scene>.csv (rule map_from_model_ratings).
+SHARDED_RATINGS = ("base", "finetuned")  # the rating sources rated a shard per job
+@functools.cache
+def scene_shards(source):
+    """shard name -> scenes, for the base and finetuned ratings and the probe features."""
+    if source == "base":
+        groups = {"base": eval_scenes()}
+    elif source == "probe":  # features of every scene: the folds train on some, rate others
+        groups = {"base": study().scenes if "probe" in TRAINED_SOURCES else eval_scenes()}
+    elif FINETUNED_MODEL:
+        groups = {"given": eval_scenes()}
+    else:
+        groups = {}
+        for scene in eval_scenes():
+            groups.setdefault(rating_fold_of(scene), []).append(scene)
+    return assign_shards(groups, INFERENCE["scenes_per_job"])
+
+
+def shard_scenes(source):
+    """Input helper: the scenes of a job's shard."""
+    return lambda wildcards: scene_shards(source)[wildcards.shard]
+
+
+def shard_views(source):
+    """Input helper: the patch index and views of a shard's scenes."""
+    def inputs(wildcards):
+        scenes = scene_shards(source)[wildcards.shard]
+        return dict(views=expand(f"{R}/qa/images/{{scene}}", scene=scenes),
+                    patches=expand(f"{R}/patches/{{scene}}", scene=scenes))
+    return inputs
+
+
+def ratings_shard(wildcards):
+    """The shard folder that holds a scene's ratings CSV (base, finetuned; rule map_from_model_ratings)."""
+    return f"{R}/ratings/{wildcards.source}/shards/{shard_of(scene_shards(wildcards.source), wildcards.scene)}"
+
+
+def scene_shard_dir(source, folder):
+    """Input helper: the shard folder that holds a scene's file (``folder``: under the results)."""
+    return lambda wildcards: f"{R}/{folder}/shards/{shard_of(scene_shards(source), wildcards.scene)}"
+
+
+def base_model(wildcards, input):
+    """The base model for a job: the folder the workflow built, or the configured hub id/path."""
+    return input.base[0] if BASE_INPUT else BASE
+
+
+# Labels come from per-patch ratings (human, with dataset.ratings) or from a map by the paper's
+# rule (a dataset.maps source, e.g. the published human meaning maps as dataset.maps.human).
+LABELS_FROM_RATINGS = (MODEL["labels"]["from"] == "human" and bool(DS.get("ratings"))
+                       and MODEL["labels"]["rule"] != "paper")
+
+
+def label_input(wildcards):
+    if LABELS_FROM_RATINGS:
+        return f"{R}/ratings/human/{wildcards.scene}.csv"
+    return f"{R}/maps/{MODEL['labels']['from']}/{wildcards.scene}.npy"
+
+
+def split_jsonls(wildcards):
+    """The per-scene JSONL of a fold's training or test scenes."""
+    scenes = folds()[wildcards.fold][0 if wildcards.side == "train" else 1]
+    return expand(f"{R}/qa/scenes/{{scene}}.jsonl", scene=scenes)
+
+
+def train_views(wildcards):
+    return expand(f"{R}/qa/images/{{scene}}", scene=folds()[wildcards.fold][0])
+
+
+def heldout_inputs(wildcards):
+    """The fold's held-out rows, for its held-out loss only. ancient(): the fold never trains on
+    them, so a change to a held-out scene does not retrain it (loss.png then shows the held-out loss
+    of the data it was trained beside). The held-out views are no input of their own (a new held-out
+    scene would change the input list and retrain the fold): test.jsonl is made only after its
+    scenes' views (rule qa_scene takes them as input)."""
+    test = folds()[wildcards.fold][1]
+    if not (test and MODEL["finetune"]["eval_heldout"]):
+        return {}
+    return dict(heldout=ancient(f"{R}/qa/splits/{wildcards.fold}/test.jsonl"))
+
+
+def view_settings():
+    """How the model views are made and prompted: what a trained model's card must agree with."""
+    from meaningmaps.model.card import view_settings as settings_of
+
+    return settings_of(config)
+
+
+def model_record(wildcards):
+    """What the model card of a fold's model records besides the run itself."""
+    return dict(view_settings(), fold=wildcards.fold, scheme=MODEL["scheme"], labels=MODEL["labels"],
+                scales=SPECS)
