@@ -1,18 +1,13 @@
 """Rule patch_views: every patch of one scene as the model sees it (composited, padded to square under pad)."""
-import json
-from pathlib import Path
-
-from meaningmaps.model.qa_jsonl import resolve_pad_fill, write_scene_views
+from meaningmaps.model.qa_jsonl import write_scene_views
+from meaningmaps.model.scene_views import view_fill
 from meaningmaps.workflow.rule_support import logged
 
 with logged(snakemake):
     sm = snakemake
     aspect, pad_fill = sm.params.aspect, sm.params.pad_fill
-    if sm.input.pad_fill:  # model.pad_fill processor: the mean rule pad_fill read from the base model
-        found = json.loads(Path(sm.input.pad_fill[0]).read_text())
-        fill, source = tuple(found["fill"]), f"the image processor mean of {found['model']}"
-    else:
-        fill, source = resolve_pad_fill(aspect, pad_fill), "model.pad_fill"
+    # model.pad_fill processor: the mean rule pad_fill read from the base model (its input), else the setting
+    fill, source = view_fill(aspect, pad_fill, sm.input.pad_fill[0] if sm.input.pad_fill else None)
     index = write_scene_views(sm.input.patches, sm.output[0], sm.params.background, aspect=aspect, fill=fill)
     print(f"{len(index)} patch views on {sm.params.background}, image_aspect {aspect}")
     if aspect == "pad":
