@@ -7,7 +7,10 @@
 #              or model.probe_model)
 # Subpackage model/: src/meaningmaps/model/ratings.py (answer_scoring.py), trained_models.py, probe.py;
 # the shards: src/meaningmaps/workflow/shards.py
-# Helpers (rules/common/): model_inputs.smk (scene_shards, shard_scenes, shard_views,
+# Without PATCH_FILES (no source trained here, no probe) the base and finetuned jobs cut their scenes'
+# patches and make the views themselves from the images (src/meaningmaps/model/scene_views.py): no
+# patches or patch_views jobs (rules/patches.smk, qa.smk) in such a run.
+# Helpers (rules/common/): model_inputs.smk (scene_shards, shard_scenes, shard_views, shard_cut, PATCH_FILES,
 # scene_shard_dir, finetuned_model_input, base_model, view_settings, INFERENCE), study.smk (folds,
 # fold_of), resources.smk (MODEL_JOB, MERGING_JOB, DEVICE...)
 
@@ -28,6 +31,7 @@ rule base_ratings:
         device=DEVICE,
         expect=view_settings(),
         trained=False,
+        **shard_cut("base"),  # the patches cut here when no step needs their files (PATCH_FILES)
     threads: MODEL_THREADS
     resources:
         **MODEL_JOB,
@@ -63,6 +67,7 @@ rule finetuned_ratings:
         device=DEVICE,
         expect=view_settings(),
         trained=True,
+        **shard_cut("finetuned"),  # the patches cut here when no step needs their files (PATCH_FILES)
     threads: MODEL_THREADS
     resources:
         **(MERGING_JOB if ADAPTER_ON_BASE else MODEL_JOB),

@@ -53,8 +53,10 @@ use rule map_from_ratings as map_from_model_ratings with:
         ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
     wildcard_constraints:
         source=one_of([s for s in RATING_SOURCES if s in SHARDED_RATINGS]),
-    params:
+    params:  # the model sources' values of map_from_ratings' specs and builder, as constants (no function per job)
         file=lambda wc, input: f"{input.shard}/{wc.scene}.csv",
+        specs=PATCH_SPECS,
+        builder=config["meaning_map"]["builder"],
         unparsable=INFERENCE["unparsable"] if INFERENCE["mode"] == "generate" else "error",
 
 

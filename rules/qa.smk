@@ -3,14 +3,12 @@
 # prompting.py (prompt), sentencepiece_ids.py (model.prompt paper's token ids)
 # Train and test JSONL are separate jobs so a change to a held-out scene retrains nothing.
 # Helpers (rules/common/): model_inputs.smk (BASE_INPUT, base_model, label_input,
-# LABELS_FROM_RATINGS, split_jsonls), study.smk (scene_size), resources.smk (LIGHT); PATCH_SPECS:
+# LABELS_FROM_RATINGS, split_jsonls, VIEWS_NEED_BASE, PAD_FILL), study.smk (scene_size), resources.smk (LIGHT); PATCH_SPECS:
 # the Snakefile
 
 
-# The pad colour "processor" is the base model's image-processor mean: read once by rule pad_fill
-# (one processor load for the study, not one per scene), the input of every scene's views.
-VIEWS_NEED_BASE = MODEL["image_aspect"] == "pad" and MODEL["pad_fill"] == "processor"
-PAD_FILL = f"{R}/qa/pad_fill.json"
+# The pad colour of the views under model.pad_fill processor: rules/common/model_inputs.smk
+# (VIEWS_NEED_BASE, PAD_FILL).
 
 
 rule pad_fill:

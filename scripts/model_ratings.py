@@ -1,5 +1,6 @@
 """Rules base_ratings / finetuned_ratings: a shard of scenes rated by a LLaVA model, loaded once;
-one ratings CSV per scene in the shard's folder."""
+one ratings CSV per scene in the shard's folder. The views are the files of rule patch_views, or,
+when no step needs those (PATCH_FILES), made here from each image in a temporary folder."""
 import time
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from meaningmaps.atomic import atomic_dir
 from meaningmaps.model.card import check_card
 from meaningmaps.model.loading import load_llava
 from meaningmaps.model.ratings import rate_scene
+from meaningmaps.model.scene_views import temporary_views, view_fill
 from meaningmaps.model.sentencepiece_ids import paper_processor
 from meaningmaps.model.trained_models import load_trained
 from meaningmaps.workflow.rule_support import logged
@@ -30,12 +32,26 @@ with logged(snakemake):
         loaded = (net, processor)
         print(f"model.prompt paper: rating prompt {rating_prompt!r}; token ids: {token_ids}", flush=True)
     print(f"{sm.params.model} loaded in {time.perf_counter() - start:.2f} s; rating {len(scenes)} scene(s)", flush=True)
+    def rate(scene, views, index_csv, out_dir):
+        t0 = time.perf_counter()
+        frame = rate_scene(sm.params.model, views, index_csv, Path(out_dir) / f"{scene}.csv",
+                           mode=s["mode"], batch_size=s["batch_size"], map_from=s["map_from"],
+                           max_new_tokens=s["max_new_tokens"], prompt=rating_prompt, model_and_processor=loaded,
+                           scoring=s["scoring"], match=s["match"], unparsable=s["unparsable"])
+        print(f"{scene}: {len(frame)} patches in {time.perf_counter() - t0:.2f} s; mean rating "
+              f"{frame['rating'].mean():.3f}", flush=True)
+
     with atomic_dir(sm.output[0]) as tmp:
-        for scene, views, patches in zip(scenes, sm.input.views, sm.input.patches, strict=True):
-            t0 = time.perf_counter()
-            frame = rate_scene(sm.params.model, views, Path(patches) / "index.csv", Path(tmp) / f"{scene}.csv",
-                               mode=s["mode"], batch_size=s["batch_size"], map_from=s["map_from"],
-                               max_new_tokens=s["max_new_tokens"], prompt=rating_prompt, model_and_processor=loaded,
-                               scoring=s["scoring"], match=s["match"], unparsable=s["unparsable"])
-            print(f"{scene}: {len(frame)} patches in {time.perf_counter() - t0:.2f} s; mean rating "
-                  f"{frame['rating'].mean():.3f}", flush=True)
+        if "images" in sm.input.keys():  # no step needs the patch files (PATCH_FILES): cut and view them here
+            expect, cut = sm.params.expect, sm.params.cut
+            fill, source = view_fill(expect["image_aspect"], expect["pad_fill"],
+                                     sm.input.pad_fill[0] if sm.input.pad_fill else None)
+            print(f"patches cut here ({len(cut['specs'])} scales), views on {expect['background']}, image_aspect "
+                  f"{expect['image_aspect']}" + (f", pad fill {list(fill)} ({source})" if fill else ""), flush=True)
+            for scene, image in zip(scenes, sm.input.images, strict=True):
+                with temporary_views(image, cut["specs"], cut["compress_level"], expect["background"],
+                                     aspect=expect["image_aspect"], fill=fill, dir=tmp) as made:
+                    rate(scene, made.views, made.index_csv, tmp)
+        else:  # the patch and view files of rules patches and patch_views
+            for scene, views, patches in zip(scenes, sm.input.views, sm.input.patches, strict=True):
+                rate(scene, views, Path(patches) / "index.csv", tmp)

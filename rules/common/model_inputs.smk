@@ -51,13 +51,44 @@ def shard_scenes(source):
     return lambda wildcards: scene_shards(source)[wildcards.shard]
 
 
+# The pad colour "processor" is the base model's image-processor mean: read once by rule pad_fill
+# (one processor load for the study, not one per scene), the input of every scene's views.
+VIEWS_NEED_BASE = MODEL["image_aspect"] == "pad" and MODEL["pad_fill"] == "processor"
+PAD_FILL = f"{R}/qa/pad_fill.json"
+
+# Each scene's patches and views are files of their own (rules patches, patch_views) only when a step
+# reads them: a source trained here (its question-answer rows, rule qa_scene, read the views) or the
+# probe (rule probe_features). Otherwise (base; a given model.finetuned_model) the rating jobs cut each
+# scene's patches and make its views themselves, in a temporary folder (meaningmaps.model.scene_views:
+# the same functions, the same bytes, the same ratings): a study of images that a model maps then has
+# about one job per scene, not three (Snakemake's planning and scheduling cost grows with the jobs).
+PATCH_FILES = bool(TRAINED_SOURCES) or "probe" in MODEL_SOURCES
+
+
 def shard_views(source):
-    """Input helper: the patch index and views of a shard's scenes."""
+    """Input helper: the patch index and views of a shard's scenes (PATCH_FILES), or the scenes'
+    images, the input check's wait and the pad fill, for the job to cut and view them itself."""
     def inputs(wildcards):
         scenes = scene_shards(source)[wildcards.shard]
-        return dict(views=expand(f"{R}/qa/images/{{scene}}", scene=scenes),
-                    patches=expand(f"{R}/patches/{{scene}}", scene=scenes))
+        if PATCH_FILES:
+            return dict(views=expand(f"{R}/qa/images/{{scene}}", scene=scenes),
+                        patches=expand(f"{R}/patches/{{scene}}", scene=scenes))
+        images = study().images
+        return dict(images=[images[s] for s in scenes], checked=inputs_checked(wildcards),
+                    pad_fill=[PAD_FILL] if VIEWS_NEED_BASE else [])
     return inputs
+
+
+def shard_cut(source):
+    """Params helper: what a rating job that cuts its scenes' patches itself (not PATCH_FILES) adds
+    to its params, as rules patches and patch_views have them (view_settings has the views' own):
+    the content digests of the shard's images (a corrected image copied in with an old time still
+    reruns its shard), the patch grid and the PNG compression. Nothing with PATCH_FILES (the params,
+    and so the jobs, of such runs stay as they were)."""
+    if PATCH_FILES:
+        return {}
+    return dict(content=lambda wc: [content_digest(study().images[s]) for s in scene_shards(source)[wc.shard]],
+                cut=dict(specs=PATCH_SPECS, compress_level=config["patches"]["png_compress_level"]))
 
 
 def ratings_shard(wildcards):

@@ -1,7 +1,8 @@
 # The study: its scenes and files (discovered once), the folds of the model steps, the scenes that
 # get maps and scores, the fixation tables and pools, and what a run makes (all_targets).
-# Uses rules/common/sources.smk (the source lists). The study: src/meaningmaps/data/dataset.py;
-# the folds: src/meaningmaps/model/splits.py; the export targets: src/meaningmaps/data/map_export.py
+# Uses rules/common/sources.smk (the source lists), model_inputs.smk (PATCH_FILES, in all_targets).
+# The study: src/meaningmaps/data/dataset.py; the folds: src/meaningmaps/model/splits.py; the
+# export targets: src/meaningmaps/data/map_export.py
 # Every rule that reads a study file has the file's content digest among its params
 # (meaningmaps.atomic.content_digest): Snakemake reruns a job whose params changed, so a corrected
 # file copied in with an older modification time (cp -p, rsync -a, unzip) still reruns its jobs.
@@ -73,7 +74,7 @@ def all_targets(wildcards):
     st = study()
     scenes = eval_scenes()
     targets = []
-    if st.images and MODEL_SOURCES:  # the model rates patches; human ratings and maps never read them
+    if st.images and MODEL_SOURCES and PATCH_FILES:  # patch files a model step reads (else the rating jobs cut them)
         targets += expand(f"{R}/patches/{{scene}}", scene=scenes)
     targets += expand(f"{R}/ratings/{{source}}/{{scene}}.csv", source=RATING_SOURCES, scene=scenes)
     targets += expand(f"{R}/maps/{{source}}/{{scene}}.npy", source=MAP_SOURCES, scene=scenes)
