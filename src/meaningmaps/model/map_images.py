@@ -1,15 +1,17 @@
 """Meaning maps of any photographs with a trained model: what ``meaningmaps map`` does.
 
 The same steps and functions as the workflow's chain for one scene (rules patches, patch_views,
-prompt, finetuned_ratings, map_from_ratings), with the model loaded once for all images: the patch
-grid and the smoothing come from the workflow's config (the real study's defaults without one), the
-views and the prompt as the model's card says it was trained, so the maps equal the workflow's
-``maps/finetuned/<scene>.npy`` for the same image and model. Per image it writes ``<stem>.npy``
-(float32) into the output folder, which holds nothing else, so that the folder is itself a map
-folder (``dataset.maps``, pysaliency's ``SaliencyMapModelFromDirectory``: one file per stem), the
-preview ``previews/<stem>.png`` (the map over the image), ``ratings/<stem>.csv`` (per patch) and
-``info/maps.json`` (the source: ``finetuned``, or ``base`` for a base model with no card, rated
-zero-shot as the workflow's ``base`` source; the model, prompt, views, patch grid and smoothing).
+prompt, finetuned_ratings, map_from_ratings; the patches and views made in a temporary folder by
+``scene_views.temporary_views``, as the workflow's rating jobs make them when no step needs their
+files), with the model loaded once for all images: the patch grid and the smoothing come from the
+workflow's config (the real study's defaults without one), the views and the prompt as the model's
+card says it was trained, so the maps equal the workflow's ``maps/finetuned/<scene>.npy`` for the
+same image and model. Per image it writes ``<stem>.npy`` (float32) into the output folder, which
+holds nothing else, so that the folder is itself a map folder (``dataset.maps``, pysaliency's
+``SaliencyMapModelFromDirectory``: one file per stem), the preview ``previews/<stem>.png`` (the map
+over the image), ``ratings/<stem>.csv`` (per patch) and ``info/maps.json`` (the source:
+``finetuned``, or ``base`` for a base model with no card, rated zero-shot as the workflow's ``base``
+source; the model, prompt, views, patch grid and smoothing).
 
 Loading the model is the expensive step, so everything is checked before it (:func:`map_images`):
 the output folder (it can be written, holds no input image, and is new, empty or a map folder of
@@ -37,12 +39,12 @@ from ..data.input_checks import check_image
 from ..errors import InputError
 from ..folders import check_output_folder
 from ..maps.meaning_map import map_from_ratings
-from ..maps.patch_files import write_scene_patches
 from ..maps.preview import MAP_CMAP
 from . import loading, ratings, trained_models  # called as loading.load_llava, ...: tests replace them there
 from .card import CARD_NAME, read_card, view_settings
 from .prompting import prompt_text
-from .qa_jsonl import resolve_pad_fill, write_scene_views
+from .qa_jsonl import resolve_pad_fill
+from .scene_views import temporary_views
 
 
 @dataclass
@@ -253,15 +255,15 @@ def _map_one(path: Path, out_dir: Path, *, model, loaded, prompt, specs, sigma, 
         tmp = Path(tmp)
         made = image_outputs(tmp, path.stem)
         try:
-            patches, views_dir = tmp / "patches", tmp / "views"
-            index = write_scene_patches(path, patches, specs, config["patches"]["png_compress_level"])
-            write_scene_views(patches, views_dir, views["background"], aspect=views["image_aspect"], fill=fill)
-            if progress:
-                log(f"{label} {path.name}: {len(index)} patches")
-            ratings.rate_scene(model, views_dir, patches / "index.csv", made[0], mode=inference["mode"],
-                       batch_size=batch_size or inference["batch_size"], map_from=inference["map_from"],
-                       max_new_tokens=inference["max_new_tokens"], progress=progress,
-                       model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
+            with temporary_views(path, specs, config["patches"]["png_compress_level"], views["background"],
+                                 aspect=views["image_aspect"], fill=fill, dir=tmp) as cut:
+                index = cut.index
+                if progress:
+                    log(f"{label} {path.name}: {len(index)} patches")
+                ratings.rate_scene(model, cut.views, cut.index_csv, made[0], mode=inference["mode"],
+                                   batch_size=batch_size or inference["batch_size"], map_from=inference["map_from"],
+                                   max_new_tokens=inference["max_new_tokens"], progress=progress,
+                                   model_and_processor=loaded, prompt=prompt, scoring=inference["scoring"])
             m = map_from_ratings(made[0], image_size(path), specs, sigma)
             save_npy(made[2], m.astype(np.float32))
             overlay(path, m, made[1])
