@@ -5,7 +5,6 @@ retried; after the fix the run completes; a changed file reruns only its scene's
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 from pathlib import Path
@@ -22,17 +21,12 @@ from meaningmaps.data.rating_matrix import save_rating_matrix
 from meaningmaps.errors import InputError
 
 from .conftest import demo_config
-from .test_workflow import job_counts, snakemake, write_config
+from .test_workflow import job_counts, rules_run, snakemake, write_config
 
 # jobs that read the study's files (the scene chains' first jobs) and every model job
 GATED = {"patches", "human_ratings", "fixation_tables", "attention", "import_map"}
 MODEL_JOBS = {"build_tiny_llava", "prompt", "patch_views", "qa_scene", "qa_split", "finetune", "merge",
               "base_ratings", "finetuned_ratings", "probe_features", "probe_fit", "probe_ratings"}
-
-
-def rules_run(output: str) -> list[str]:
-    """The rule of every job a (real) run started, in order, from Snakemake's job headers."""
-    return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", output, flags=re.M)
 
 
 def no_model_config(root: Path) -> dict:

@@ -58,6 +58,9 @@ def test_every_rule_is_per_scene_or_shared(kind, tmp_path):
     if kind == "evaluation":
         assert {"attention", "center_empirical", "score_scene", "noise_ceiling"} <= scaled, scaled
         assert {"fixation_tables", "fixation_pool", "evaluate"} <= shared, shared
+    else:  # the base model maps the images: its rating jobs cut the patches, so a map job per scene and little else
+        assert not {"patches", "patch_views"} & set(small), small
+        assert per_scene <= 1.2, {r: small[r] for r in scaled}
 
 
 def test_job_graph_edges_grow_linearly(tmp_path):

@@ -47,6 +47,11 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def rules_run(output: str) -> list[str]:
+    """The rule of every job a (real) run started, in order, from Snakemake's job headers."""
+    return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", output, flags=re.M)
+
+
 def write_config(path: Path, data: dict) -> Path:
     path.write_text(yaml.safe_dump(data))
     return path
@@ -164,6 +169,37 @@ def test_memory_merge_rates_as_the_merged_copy(demo_run):
     disk = pd.read_csv(out)
     p_cols = [c for c in memory.columns if c.startswith("p_")]
     np.testing.assert_allclose(disk[p_cols].to_numpy(), memory[p_cols].to_numpy(), rtol=0, atol=1e-6)
+
+
+def test_images_only_base_study_cuts_patches_in_its_rating_jobs(demo_run, tmp_path):
+    """The demo's images as a study of images alone, mapped by the base model: no step needs the patch
+    and view files, so the rating jobs cut and view each scene themselves (no patches or patch_views
+    jobs, no such folders), and the ratings and maps are the same bytes as the demo's, whose base
+    ratings read the files of rules patches and patch_views (a model trained there reads them too)."""
+    root, configfile, _ = demo_run
+    res, new = root / "results", tmp_path / "res"
+    cfg = yaml.safe_load(configfile.read_text())
+    cfg["results"] = str(new)
+    cfg["dataset"] = {"images": cfg["dataset"]["images"]}
+    cfg["evaluation"].pop("semipartial", None)
+    cfg["gbvs"] = {"enabled": False}
+    cfg["model"].update(sources=["base"], build_tiny=None)  # the demo run's tiny model, as a given base model
+    proc = snakemake(tmp_path, write_config(tmp_path / "images.yaml", cfg))
+    ran = rules_run(proc.stdout + proc.stderr)
+    assert ran.count("base_ratings") == 1 and ran.count("map_from_model_ratings") == 3, ran  # 3 scenes, 1 shard
+    assert not {"patches", "patch_views", "qa_scene"} & set(ran), ran
+    assert not (new / "patches").exists() and not (new / "qa" / "images").exists()
+    for scene in ("scene_01", "scene_02", "scene_03"):
+        assert ratings_csv(new, "base", scene).read_bytes() == ratings_csv(res, "base", scene).read_bytes(), scene
+        for made in (f"maps/base/{scene}.npy", f"previews/maps/base/{scene}.png"):
+            assert (new / made).read_bytes() == (res / made).read_bytes(), made
+    shard = next((new / "ratings" / "base" / "shards").iterdir())
+    left = sorted(p.name for p in shard.iterdir() if p.name != ".snakemake_timestamp")
+    assert left == ["scene_01.csv", "scene_02.csv", "scene_03.csv"]  # no temporary views left behind
+    # a patch folder is still made on request (rule patches), the same as the demo's
+    snakemake(tmp_path, tmp_path / "images.yaml", f"{new}/patches/scene_02")
+    assert (new / "patches" / "scene_02" / "index.csv").read_bytes() == (res / "patches" / "scene_02" / "index.csv").read_bytes()
+    assert "Nothing to be done" in snakemake(tmp_path, tmp_path / "images.yaml", "-n").stdout
 
 
 def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
