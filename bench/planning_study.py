@@ -37,12 +37,38 @@ def draw_scenes(root: Path, distinct: int = 4) -> dict:
     return dict(drawn=drawn, scenes=scenes, images=images, fixations=fix)
 
 
-def make_study(root: Path, n_scenes: int, *, kind: str = "evaluation", distinct: int = 4) -> Path:
+def ratings_csvs(src: dict) -> dict:
+    """Each drawn scene's ratings as a per-patch ratings CSV (scale, k, rating): the ratings its rating
+    matrix holds, recovered exactly (a CSV is read in a fraction of the time a matrix's recovery takes)."""
+    from PIL import Image
+
+    from meaningmaps.config import scale_specs
+    from meaningmaps.data.human_ratings import human_ratings
+    from meaningmaps.maps.patch_grid import PatchGrid
+
+    specs = scale_specs(yaml.safe_load((REPO / "demo" / "config.yaml").read_text()))
+    out = {}
+    for scene in src["scenes"]:
+        path = src["drawn"] / "ratings_csv" / f"{scene}.csv"
+        if not path.is_file():
+            with Image.open(src["images"][scene]) as im:
+                grid = PatchGrid(im.height, im.width, specs)
+            path.parent.mkdir(exist_ok=True)
+            frame = human_ratings(src["drawn"] / "ratings" / f"{scene}.mat", scene, grid)
+            frame[["scale", "k", "rating"]].to_csv(path, index=False)
+        out[scene] = path
+    return out
+
+
+def make_study(root: Path, n_scenes: int, *, kind: str = "evaluation", distinct: int = 4,
+               ratings: str = "mat") -> Path:
     """Write a study of ``n_scenes`` scenes under ``root/data``; return that folder.
 
     kind ``evaluation``: images, ratings, fixations.csv, maps/salience; ``images``: images only.
+    ratings ``mat``: the demo's rating matrices; ``csv``: the same ratings as per-patch CSVs.
     """
     src = draw_scenes(root, distinct)
+    csvs = ratings_csvs(src) if ratings == "csv" else None
     data = Path(root) / "data"
     rows = []
     for i in range(1, n_scenes + 1):
@@ -51,7 +77,7 @@ def make_study(root: Path, n_scenes: int, *, kind: str = "evaluation", distinct:
         image = src["images"][orig]
         files = [("images", image)]
         if kind == "evaluation":
-            files += [("ratings", src["drawn"] / "ratings" / f"{orig}.mat"),
+            files += [("ratings", csvs[orig] if csvs else src["drawn"] / "ratings" / f"{orig}.mat"),
                       ("maps/salience", src["drawn"] / "maps" / "salience" / f"{orig}.png")]
             rows.append(src["fixations"][src["fixations"]["scene"] == orig].assign(scene=name))
         for sub, path in files:
