@@ -30,6 +30,8 @@ ADAPTER_ON_BASE = bool(FINETUNED_MODEL) or MERGE_IN_MEMORY  # the rating jobs ne
 # ratings/<source>/shards/<shard>/<scene>.csv, probe/features/shards/<shard>/<scene>.npz; the map
 # job of a scene copies its ratings to ratings/<source>/<scene>.csv (rule map_from_model_ratings).
 SHARDED_RATINGS = ("base", "finetuned")  # the rating sources rated a shard per job
+
+
 @functools.cache
 def scene_shards(source):
     """shard name -> scenes, for the base and finetuned ratings and the probe features."""
@@ -91,14 +93,14 @@ def shard_cut(source):
                 cut=dict(specs=PATCH_SPECS, compress_level=config["patches"]["png_compress_level"]))
 
 
-def ratings_shard(wildcards):
-    """The shard folder that holds a scene's ratings CSV (base, finetuned; rule map_from_model_ratings)."""
-    return f"{R}/ratings/{wildcards.source}/shards/{shard_of(scene_shards(wildcards.source), wildcards.scene)}"
-
-
 def scene_shard_dir(source, folder):
     """Input helper: the shard folder that holds a scene's file (``folder``: under the results)."""
     return lambda wildcards: f"{R}/{folder}/shards/{shard_of(scene_shards(source), wildcards.scene)}"
+
+
+def ratings_shard(wildcards):
+    """The shard folder that holds a scene's ratings CSV (base, finetuned; rule map_from_model_ratings)."""
+    return scene_shard_dir(wildcards.source, f"ratings/{wildcards.source}")(wildcards)
 
 
 def base_model(wildcards, input):
