@@ -2,7 +2,7 @@
 (no-op rerun) for studies of N scenes, with and without the SLURM profile; peak memory; jobs per
 scene; SLURM submissions.
 
-    .venv/bin/python bench/planning.py [--scenes 40 300 1000] [--images 10000] [--noop 1000]
+    .venv/bin/python bench/planning.py [--scenes 40 300 1000] [--images 10000] [--noop 1000 10000]
                                        [--json bench/results/planning-<machine>.json]
 
 Studies are made from the demo (bench/planning_study.py): an *evaluation* study (images, rating
@@ -14,7 +14,8 @@ the studies. Timed, each in a fresh process (``/usr/bin/time`` gives the peak RS
 * the input check's plan (``snakemake -n <results>/checks/inputs.json``: the jobs before the
   checkpoint, which a dry run of the whole workflow does not list);
 * a no-op rerun: every output made by ``--touch`` and the input check's verdict written as passed,
-  then ``snakemake --cores 2`` with nothing to do.
+  then ``snakemake --cores 2`` with nothing to do. The ``--touch`` run itself is timed too: every
+  job through Snakemake's scheduler doing no work, i.e. what scheduling adds to a real run.
 
 SLURM submissions are counted from the profile's dry run: group jobs plus ungrouped jobs, plus the
 check jobs. The scaling exponent is the slope of log(seconds) over log(scenes).
@@ -128,32 +129,39 @@ def noop_rerun(configfile: Path, results: Path) -> dict:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
     (results / "checks" / "inputs.json").write_text(json.dumps({"ok": True, "problems": [], "summary": ""}))
-    subprocess.run(smk(configfile, "--cores", "2", "--touch", "--quiet"),
-                   cwd=REPO, capture_output=True, text=True, check=True)
+    # Every job of the plan through Snakemake's scheduler, each doing nothing but touch its outputs:
+    # what scheduling costs a real run, beside the jobs' own work.
+    touch = timed(smk(configfile, "--cores", "2", "--touch", "--quiet"))
     r = timed(smk(configfile, "--cores", "2"))
-    return dict(seconds=r["seconds"], cpu_s=r["cpu_s"], peak_mb=r["peak_mb"], nothing_to_do="Nothing to be done" in r["out"])
+    return dict(seconds=r["seconds"], cpu_s=r["cpu_s"], peak_mb=r["peak_mb"], nothing_to_do="Nothing to be done" in r["out"],
+                touch_s=touch["seconds"], touch_cpu_s=touch["cpu_s"])
 
 
-def evaluation_row(n: int, tmp: Path, with_noop: bool) -> dict:
+def with_noop(row: dict, configfile: Path, results: Path) -> dict:
+    noop = noop_rerun(configfile, results)
+    row.update(noop_rerun_s=noop["seconds"], noop_rerun_cpu_s=noop["cpu_s"], noop_rerun_peak_mb=noop["peak_mb"],
+               noop_nothing_to_do=noop["nothing_to_do"], touch_run_s=noop["touch_s"], touch_run_cpu_s=noop["touch_cpu_s"],
+               touch_run_cpu_ms_per_job=round(1000 * noop["touch_cpu_s"] / row["jobs"], 2))
+    return row
+
+
+def evaluation_row(n: int, tmp: Path, noop: bool) -> dict:
     root = tmp / f"eval-{n}"
     make_study(root, n)
     cfg = study_config(root)
     configfile = write_config(root, cfg)
     row = plan_row("evaluation", n, configfile, cfg["results"])
-    if with_noop:
-        noop = noop_rerun(configfile, Path(cfg["results"]))
-        row.update(noop_rerun_s=noop["seconds"], noop_rerun_cpu_s=noop["cpu_s"], noop_rerun_peak_mb=noop["peak_mb"],
-                   noop_nothing_to_do=noop["nothing_to_do"])
-    return row
+    return with_noop(row, configfile, Path(cfg["results"])) if noop else row
 
 
-def images_row(n: int, tmp: Path) -> dict:
+def images_row(n: int, tmp: Path, noop: bool) -> dict:
     root = tmp / f"images-{n}"
     make_study(root, n, kind="images")
     cfg = study_config(root, kind="images", model=dict(enabled=True, sources=["base"], scheme="kfold",
                                                        base=str(root / "results" / "models" / "tiny-llava")))
     configfile = write_config(root, cfg)
-    return plan_row("images", n, configfile, cfg["results"])
+    row = plan_row("images", n, configfile, cfg["results"])
+    return with_noop(row, configfile, Path(cfg["results"])) if noop else row
 
 
 def exponent(rows: list[dict], key: str) -> float | None:
@@ -169,7 +177,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, nargs="*", default=[40, 300, 1000])
     ap.add_argument("--images", type=int, nargs="*", default=[10000])
-    ap.add_argument("--noop", type=int, nargs="*", default=[1000], help="scene counts that also get a no-op rerun")
+    ap.add_argument("--noop", type=int, nargs="*", default=[1000],
+                    help="scene (or image) counts that also get a --touch run (Snakemake's scheduling) and a no-op rerun")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--tmp", type=Path, default=None, help="where the studies go (default: a temporary folder)")
     ap.add_argument("--note", default="", help="conditions of the run (e.g. what else the machine was doing)")
@@ -180,7 +189,7 @@ def main(argv=None) -> int:
         rows.append(evaluation_row(n, tmp, n in args.noop))
         print(json.dumps(rows[-1]), flush=True)
     for n in args.images:
-        rows.append(images_row(n, tmp))
+        rows.append(images_row(n, tmp, n in args.noop))
         print(json.dumps(rows[-1]), flush=True)
     evaluation = [r for r in rows if r["kind"] == "evaluation"]
     result = dict(

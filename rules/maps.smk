@@ -4,14 +4,14 @@
 # center_bias.py, empirical_center.py; GBVS salience: gbvs.py (with gbvs_features.py, gbvs_dkl.py,
 # imresize.py); maps made elsewhere: src/meaningmaps/data/external_maps.py
 # Helpers (rules/common/): sources.smk (RATING_SOURCES, EXTERNAL_SOURCES, one_of), model_inputs.smk
-# (ratings_shard, SHARDED_RATINGS), study.smk (study, scene_size, content_digest, fixation_pool_of),
-# input_check.smk (inputs_checked), resources.smk (LIGHT)
+# (ratings_shard, SHARDED_RATINGS, MAP_JOB_PER_SHARD, map_shard_rules), study.smk (study, scene_size,
+# content_digest, fixation_pool_of), input_check.smk (inputs_checked), resources.smk (LIGHT)
 
 
 rule map_from_ratings:
     """The toolkit's map builder on a scene's per-patch ratings; the model sources by
     meaning_map.builder (toolkit or the paper's) on the patches.grid patches. Human and probe
-    ratings: ratings/<source>/<scene>.csv; base and finetuned: map_from_model_ratings below."""
+    ratings: ratings/<source>/<scene>.csv; base and finetuned: their shards' map jobs below."""
     input:
         ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
     output:
@@ -41,23 +41,64 @@ rule map_from_ratings:
         "../scripts/map_from_ratings.py"
 
 
-# The base and finetuned ratings are rated a shard of scenes per job (rules/inference.smk): each
-# scene's map job reads the scene's CSV from its shard's folder and also writes it where a user
-# looks for it, ratings/<source>/<scene>.csv (the same bytes): no job of its own per scene.
-use rule map_from_ratings as map_from_model_ratings with:
-    input:
-        shard=ratings_shard,
-    output:
-        npy=f"{R}/maps/{{source}}/{{scene}}.npy",
-        png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
-        ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
-    wildcard_constraints:
-        source=one_of([s for s in RATING_SOURCES if s in SHARDED_RATINGS]),
-    params:  # the model sources' values of map_from_ratings' specs and builder, as constants (no function per job)
-        file=lambda wc, input: f"{input.shard}/{wc.scene}.csv",
-        specs=PATCH_SPECS,
-        builder=config["meaning_map"]["builder"],
-        unparsable=INFERENCE["unparsable"] if INFERENCE["mode"] == "generate" else "error",
+# The base and finetuned ratings are rated a shard of scenes per job (rules/inference.smk): the map
+# job of a shard (MAP_JOB_PER_SHARD, rules/common/model_inputs.smk) reads its scenes' CSVs from the
+# shard's folder, makes their maps as map_from_ratings does, and also writes each CSV where a user
+# looks for it, ratings/<source>/<scene>.csv (the same bytes): one rule per shard, named
+# maps_<source>_shard_<shard>. Under the SLURM profile they run 50 to a group job (group map_shards).
+if MAP_JOB_PER_SHARD:
+    for _source in [s for s in RATING_SOURCES if s in SHARDED_RATINGS]:
+        for _name, _shard, _scenes in map_shard_rules(_source):
+
+            rule:
+                name:
+                    _name
+                input:
+                    shard=f"{R}/ratings/{_source}/shards/{_shard}",
+                output:
+                    npy=[f"{R}/maps/{_source}/{s}.npy" for s in _scenes],
+                    png=[f"{R}/previews/maps/{_source}/{s}.png" for s in _scenes],
+                    ratings=[f"{R}/ratings/{_source}/{s}.csv" for s in _scenes],
+                params:
+                    scenes=_scenes,
+                    files=[f"{R}/ratings/{_source}/shards/{_shard}/{s}.csv" for s in _scenes],
+                    specs=PATCH_SPECS,
+                    sizes=[list(study().sizes[s]) for s in _scenes],
+                    sigma=config["meaning_map"]["sigma"],
+                    builder=config["meaning_map"]["builder"],
+                    paper_sigma=config["meaning_map"]["paper_sigma"],
+                    paper_power=config["meaning_map"]["paper_power"],
+                    unparsable=INFERENCE["unparsable"] if INFERENCE["mode"] == "generate" else "error",
+                group:
+                    "map_shards"  # the rules have no names to list in a profile's groups (profiles/slurm)
+                threads: 1
+                resources:
+                    **LIGHT,
+                log:
+                    f"{R}/logs/maps/{_source}/shards/{_shard}.log",
+                benchmark:
+                    f"{R}/benchmarks/maps/{_source}/shards/{_shard}.tsv"
+                conda:
+                    "../envs/core.yaml"
+                script:
+                    "../scripts/map_from_ratings.py"
+
+else:  # a map job per scene: it copies the scene's ratings from its shard's folder
+
+    use rule map_from_ratings as map_from_model_ratings with:
+        input:
+            shard=ratings_shard,
+        output:
+            npy=f"{R}/maps/{{source}}/{{scene}}.npy",
+            png=f"{R}/previews/maps/{{source}}/{{scene}}.png",
+            ratings=f"{R}/ratings/{{source}}/{{scene}}.csv",
+        wildcard_constraints:
+            source=one_of([s for s in RATING_SOURCES if s in SHARDED_RATINGS]),
+        params:  # the model sources' values of map_from_ratings' specs and builder, as constants (no function per job)
+            file=lambda wc, input: f"{input.shard}/{wc.scene}.csv",
+            specs=PATCH_SPECS,
+            builder=config["meaning_map"]["builder"],
+            unparsable=INFERENCE["unparsable"] if INFERENCE["mode"] == "generate" else "error",
 
 
 rule import_map:

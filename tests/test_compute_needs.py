@@ -134,3 +134,15 @@ def test_shard_of_finds_every_scene_and_refuses_an_unknown_one():
         assert shard_of(dict(shards), scenes[0]) == name  # a plain dict of shards too
     with pytest.raises(KeyError, match="kitchen"):
         shard_of(shards, "kitchen")
+
+
+def test_a_job_process_knows_its_rules_from_its_command_line():
+    """A job's snakemake command line (the executor plugins' --allowed-rules, space- or comma-free
+    names, one job or a group job's several) -> the rules it makes; none named -> every rule."""
+    from meaningmaps.workflow.job_rules import rules_of_this_job
+
+    argv = ["python", "-m", "snakemake", "--snakefile", "Snakefile", "--target-jobs", "maps_base_shard_base_3:",
+            "--allowed-rules", "maps_base_shard_base_3", "maps_finetuned_shard_fold0_1", "--cores", "1"]
+    assert rules_of_this_job(argv) == {"maps_base_shard_base_3", "maps_finetuned_shard_fold0_1"}
+    assert rules_of_this_job(["snakemake", "--allowed-rules=score_scene attention", "-n"]) == {"score_scene", "attention"}
+    assert rules_of_this_job(["snakemake", "--cores", "2"]) is None

@@ -47,11 +47,13 @@ RUN_TIMEOUT = 1200  # seconds; SIGINT then (SIGTERM does not stop a waiting snak
 GPU_RULES = {"finetune": 4, "base_ratings": 1, "finetuned_ratings": 1, "probe_features": 1}
 # SLURM jobs the demo (2 scenes, k = 2, 10 scenes per rating job, the adapters merged in memory)
 # submits with the cluster profile's groups: one chunk of input checks; the group jobs prep, splits
-# and post (per-scene jobs only); one job each for what every scene shares (the tiny model's build,
-# the prompt, the pad colour, the fixation tables, the fixation pool, the evaluation); base ratings
+# and post (per-scene jobs only) and map_shards (the map jobs of the base and finetuned shards); one
+# job each for what every scene shares (the tiny model's build, the prompt, the pad colour, the
+# fixation tables, the fixation pool, the evaluation); base ratings
 # and probe features 1 shard each; finetune, finetuned ratings and probe fits 1 per fold. (At 40
 # scenes that is about 42 jobs, at 1,000 about 150: bench/planning.py.)
-EXPECTED_JOBS = {"check_scenes": 1, "prep": 1, "splits": 1, "post": 1, "base_ratings": 1, "probe_features": 1,
+EXPECTED_JOBS = {"check_scenes": 1, "prep": 1, "splits": 1, "post": 1, "map_shards": 1, "base_ratings": 1,
+                 "probe_features": 1,
                  "finetune": 2, "finetuned_ratings": 2, "probe_fit": 2, "build_tiny_llava": 1, "prompt": 1,
                  "pad_fill": 1, "fixation_tables": 1, "fixation_pool": 1, "evaluate": 1}
 
@@ -184,7 +186,9 @@ def profile_groups() -> set[str]:
     import yte
 
     with open(PROFILE / "config.yaml") as f:
-        return set(yte.process_yaml(f)["groups"].values())
+        profile = yte.process_yaml(f)
+    # the profile's groups, and map_shards (the shard map rules carry it themselves: rules/maps.smk)
+    return set(profile["groups"].values()) | set(profile["group-components"])
 
 
 GROUPS = profile_groups()

@@ -186,7 +186,8 @@ def test_images_only_base_study_cuts_patches_in_its_rating_jobs(demo_run, tmp_pa
     cfg["model"].update(sources=["base"], build_tiny=None)  # the demo run's tiny model, as a given base model
     proc = snakemake(tmp_path, write_config(tmp_path / "images.yaml", cfg))
     ran = rules_run(proc.stdout + proc.stderr)
-    assert ran.count("base_ratings") == 1 and ran.count("map_from_model_ratings") == 3, ran  # 3 scenes, 1 shard
+    assert ran.count("base_ratings") == 1 and ran.count("maps_base_shard_base_0") == 1, ran  # 3 scenes, 1 shard
+    assert "map_from_model_ratings" not in ran, ran  # a map job per shard, not per scene
     assert not {"patches", "patch_views", "qa_scene"} & set(ran), ran
     assert not (new / "patches").exists() and not (new / "qa" / "images").exists()
     for scene in ("scene_01", "scene_02", "scene_03"):
@@ -200,6 +201,15 @@ def test_images_only_base_study_cuts_patches_in_its_rating_jobs(demo_run, tmp_pa
     snakemake(tmp_path, tmp_path / "images.yaml", f"{new}/patches/scene_02")
     assert (new / "patches" / "scene_02" / "index.csv").read_bytes() == (res / "patches" / "scene_02" / "index.csv").read_bytes()
     assert "Nothing to be done" in snakemake(tmp_path, tmp_path / "images.yaml", "-n").stdout
+    # One scene per shard: a map job per scene (rule map_from_model_ratings), the same bytes.
+    cfg["results"] = str(tmp_path / "per_scene")
+    cfg["model"]["inference"]["scenes_per_job"] = 1
+    proc = snakemake(tmp_path, write_config(tmp_path / "per_scene.yaml", cfg))
+    ran = rules_run(proc.stdout + proc.stderr)
+    assert ran.count("base_ratings") == 3 and ran.count("map_from_model_ratings") == 3, ran
+    for scene in ("scene_01", "scene_02", "scene_03"):
+        for made in (f"ratings/base/{scene}.csv", f"maps/base/{scene}.npy", f"previews/maps/base/{scene}.png"):
+            assert (tmp_path / "per_scene" / made).read_bytes() == (new / made).read_bytes(), made
 
 
 def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
@@ -213,9 +223,9 @@ def test_one_finetuned_scene_plans_only_its_fold(demo_run, tmp_path):
     # test side) are planned for fold1's held-out loss only. fold1's shard holds scene_02 alone.
     expected = {
         "build_tiny_llava": 1, "patches": 3, "pad_fill": 1, "patch_views": 3, "human_ratings": 3, "qa_scene": 3,
-        "prompt": 1, "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "map_from_model_ratings": 1, "total": 20}
+        "prompt": 1, "qa_split": 2, "finetune": 1, "finetuned_ratings": 1, "maps_finetuned_shard_fold1_0": 1, "total": 20}
     assert job_counts(proc.stdout) == expected
-    # its ratings at ratings/finetuned/scene_02.csv: written by its map job, no job of their own
+    # its ratings at ratings/finetuned/scene_02.csv: written by its shard's map job, no job of their own
     proc = snakemake(root, fresh, "-n", f"{tmp_path}/fresh/ratings/finetuned/scene_02.csv")
     assert job_counts(proc.stdout) == expected
 
@@ -238,11 +248,12 @@ def test_changed_ratings_of_one_scene_rerun_only_what_depends_on_them(demo_run, 
     counts.pop("all", None)
     # scene_02 trains fold0 (which rates scene_01 and scene_03: one shard, one job); fold1, which
     # rates scene_02, never saw its labels and is not retrained (its test split is rewritten for the
-    # held-out loss, an ancient() input of its training); the probe follows the same folds.
+    # held-out loss, an ancient() input of its training); the probe follows the same folds. fold0's
+    # shard's map job makes the maps of scene_01 and scene_03.
     assert counts == {"human_ratings": 1, "qa_scene": 1, "qa_split": 2, "finetune": 1,
                       "finetuned_ratings": 1, "probe_fit": 1, "probe_ratings": 2, "map_from_ratings": 3,
-                      "map_from_model_ratings": 2,
-                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 20}  # total counts rule all
+                      "maps_finetuned_shard_fold0_0": 1,
+                      "score_scene": 3, "evaluate": 1, "figures": 1, "total": 19}  # total counts rule all
 
 
 def test_rerun_has_nothing_to_do(demo_run):

@@ -4,8 +4,11 @@
 # Uses rules/common/sources.smk (MODEL, FINETUNED_MODEL...) and study.smk (study, folds, eval_scenes).
 # Subpackage workflow/: src/meaningmaps/workflow/shards.py; model/: card.py (the view settings)
 import functools
+import sys
 
-from meaningmaps.workflow.shards import assign_shards, model_of, shard_of
+from meaningmaps.errors import InputError
+from meaningmaps.workflow.job_rules import rules_of_this_job
+from meaningmaps.workflow.shards import SEPARATOR, assign_shards, model_of, shard_of
 
 BASE = MODEL["base"]
 BASE_INPUT = [BASE] if MODEL["build_tiny"] else []  # a folder this workflow writes, else none
@@ -96,6 +99,30 @@ def shard_cut(source):
 def scene_shard_dir(source, folder):
     """Input helper: the shard folder that holds a scene's file (``folder``: under the results)."""
     return lambda wildcards: f"{R}/{folder}/shards/{shard_of(scene_shards(source), wildcards.scene)}"
+
+
+# The maps of the sources rated a shard per job: a map job per shard too (rules/maps.smk), from a rule
+# made for each shard, so that a study of images a model maps has two jobs per shard and none per
+# scene (10,000 images at 10 scenes per shard: 2,000 jobs, not 11,000; Snakemake's planning and
+# scheduling cost grows with the jobs, and each job is a process to start). The rules need the
+# scenes as the workflow is read: behind the download checkpoint (the paper's 40 scenes) and with
+# one scene per shard, a map job per scene instead (rule map_from_model_ratings).
+MAP_JOB_PER_SHARD = not DOWNLOAD and INFERENCE["scenes_per_job"] > 1
+JOB_RULES = rules_of_this_job(sys.argv) if IN_JOB else None  # a job process: the rules it runs
+
+
+def map_shard_rules(source):
+    """(rule name, shard, scenes) of a source's map jobs, one per shard (MAP_JOB_PER_SHARD); in a job
+    process only those it runs (meaningmaps.workflow.job_rules: a rule costs a job a millisecond)."""
+    prefix = f"maps_{source}_shard_"
+    if JOB_RULES is not None and not any(name.startswith(prefix) for name in JOB_RULES):
+        return []  # no study discovery in a job that runs none of them
+    try:
+        shards = scene_shards(source)
+    except InputError:  # no study to read (snakemake --lint without the data): planning says why, naming the file
+        return []
+    rules = [(prefix + shard.replace(SEPARATOR, "_"), shard, scenes) for shard, scenes in shards.items()]
+    return [rule for rule in rules if JOB_RULES is None or rule[0] in JOB_RULES]
 
 
 def ratings_shard(wildcards):

@@ -8,8 +8,9 @@ depends on the scene's name only, so adding or changing a scene reruns its own s
 as long as the number of shards stays (it grows by one every ``scenes_per_job`` scenes; then the
 model's shards are cut anew). With ``scenes_per_job: 1`` every scene is a shard of its own. Shard
 names are ``<model>--<i>`` (``<model>--<scene>`` for one scene per job); each scene keeps its own
-output file inside its shard's folder, and a scene's ratings are also copied by its map job to
-``ratings/<source>/<scene>.csv``, where they do not depend on the shard (rule map_from_model_ratings).
+output file inside its shard's folder, and a scene's ratings are also copied by its shard's map job
+to ``ratings/<source>/<scene>.csv``, where they do not depend on the shard (rules
+maps_<source>_shard_<shard>, made per shard in rules/maps.smk; map_from_model_ratings per scene).
 """
 
 from __future__ import annotations
