@@ -25,6 +25,11 @@ from meaningmaps.config import (  # noqa: E402
     validate_config,
 )
 from meaningmaps import file_facts  # noqa: E402
+from meaningmaps.workflow.group_check import use_linear_group_check  # noqa: E402
+
+# Snakemake's checks that no group job depends on itself, one short walk per group (Snakemake's own
+# walk all above a group, per job: N^2 in a model study under profiles/slurm; workflow/group_check.py).
+use_linear_group_check()
 
 
 # The real study's config.yaml is the default; a --configfile replaces it rather than being

@@ -2,12 +2,14 @@
 (no-op rerun) for studies of N scenes, with and without the SLURM profile; peak memory; jobs per
 scene; SLURM submissions.
 
-    .venv/bin/python bench/planning.py [--scenes 40 300 1000] [--images 10000] [--noop 1000 10000]
+    .venv/bin/python bench/planning.py [--scenes 40 300 1000] [--images 10000] [--model-scenes 100 300]
+                                       [--noop 1000 10000]
                                        [--json bench/results/planning-<machine>.json]
 
 Studies are made from the demo (bench/planning_study.py): an *evaluation* study (images, rating
-matrices, fixations, an external map folder; model.enabled false), and an *images-only* study (a
-model maps new photographs: model sources [base] on the workflow's tiny model). Not timed: making
+matrices, fixations, an external map folder; model.enabled false), an *images-only* study (a
+model maps new photographs: model sources [base] on the workflow's tiny model), and a *model* study
+(the evaluation study with the model's three sources, k = 5: ``--model-scenes``). Not timed: making
 the studies. Timed, each in a fresh process (``/usr/bin/time`` gives the peak RSS):
 
 * ``snakemake -n --quiet`` (no profile) and ``snakemake -n --quiet --profile profiles/slurm``;
@@ -164,6 +166,18 @@ def images_row(n: int, tmp: Path, noop: bool) -> dict:
     return with_noop(row, configfile, Path(cfg["results"])) if noop else row
 
 
+def model_row(n: int, tmp: Path, noop: bool) -> dict:
+    """An evaluation study whose maps include the model's: the demo's three model sources (base,
+    finetuned, probe), k = 5 folds, on the workflow's tiny model."""
+    root = tmp / f"model-{n}"
+    make_study(root, n)
+    cfg = study_config(root, model=dict(folds=dict(k=5, salt=0),
+                                        base=str(root / "results" / "models" / "tiny-llava")))
+    configfile = write_config(root, cfg)
+    row = plan_row("model", n, configfile, cfg["results"])
+    return with_noop(row, configfile, Path(cfg["results"])) if noop else row
+
+
 def exponent(rows: list[dict], key: str) -> float | None:
     pts = [(math.log(r["scenes"]), math.log(r[key])) for r in rows if r.get(key)]
     if len(pts) < 2:
@@ -177,6 +191,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenes", type=int, nargs="*", default=[40, 300, 1000])
     ap.add_argument("--images", type=int, nargs="*", default=[10000])
+    ap.add_argument("--model-scenes", type=int, nargs="*", default=[],
+                    help="scene counts of an evaluation study with the model's three sources (k = 5)")
     ap.add_argument("--noop", type=int, nargs="*", default=[1000],
                     help="scene (or image) counts that also get a --touch run (Snakemake's scheduling) and a no-op rerun")
     ap.add_argument("--json", type=Path, default=None)
@@ -191,14 +207,20 @@ def main(argv=None) -> int:
     for n in args.images:
         rows.append(images_row(n, tmp, n in args.noop))
         print(json.dumps(rows[-1]), flush=True)
+    for n in args.model_scenes:
+        rows.append(model_row(n, tmp, n in args.noop))
+        print(json.dumps(rows[-1]), flush=True)
     evaluation = [r for r in rows if r["kind"] == "evaluation"]
+    model = [r for r in rows if r["kind"] == "model"]
     result = dict(
         machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=platform.python_version()),
         date=time.strftime("%Y-%m-%d"), command=" ".join(["bench/planning.py", *(argv if argv is not None else sys.argv[1:])]),
         conditions=args.note, load_average_at_end=list(os.getloadavg()), rows=rows,
         exponent=dict(dry_run=exponent(evaluation, "dry_run_s"), dry_run_slurm=exponent(evaluation, "dry_run_slurm_s"),
                       dry_run_cpu=exponent(evaluation, "dry_run_cpu_s"),
-                      jobs=exponent(evaluation, "jobs")),
+                      jobs=exponent(evaluation, "jobs"),
+                      model_dry_run_cpu=exponent(model, "dry_run_cpu_s"),
+                      model_dry_run_slurm_cpu=exponent(model, "dry_run_slurm_cpu_s")),
     )
     print(json.dumps(result["exponent"]))
     if args.json:
