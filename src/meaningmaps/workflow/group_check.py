@@ -69,6 +69,8 @@ def group_reenters_itself(group, dependencies, order: dict | None = None) -> boo
     Walks up from every job of the group at once; a state is (job, left the group yet). With
     ``order`` (``topological_order``), jobs before every job of the group are not entered.
     """
+    if order is not None and not all(job in order for job in group):
+        order = None  # a job the order missed (not expected): walk without it
     floor = min(order[job] for job in group) if order is not None else None
     seen = set()
     stack = [(job, False) for job in group]
@@ -79,7 +81,7 @@ def group_reenters_itself(group, dependencies, order: dict | None = None) -> boo
                 if left:
                     return True
                 state = (dep, False)
-            elif floor is not None and order[dep] < floor:
+            elif floor is not None and order.get(dep, floor) < floor:
                 continue  # it depends on no job of the group: no way back into it
             else:
                 state = (dep, True)
