@@ -212,6 +212,10 @@ def test_in_place_only_for_the_snakemake_it_was_read_against(monkeypatch):
     monkeypatch.setattr(group_check, "CHECKED_SOURCES", {**checked, "validate_group": "0" * 64})
     assert group_check.use_linear_group_check() is False  # one method is not the one read
     assert all(getattr(DAG, name) is method for name, method in SNAKEMAKE_METHODS.items())
+    monkeypatch.delattr(DAG, "_check_groups")  # a Snakemake without one of the methods
+    assert group_check.use_linear_group_check() is False
+    assert not hasattr(DAG, "_check_groups")
+    monkeypatch.setattr(DAG, "_check_groups", SNAKEMAKE_CHECK, raising=False)
     monkeypatch.setattr(group_check, "CHECKED_SOURCES", checked)
     assert {name: source_digest(method) for name, method in SNAKEMAKE_METHODS.items()} == checked
     assert group_check.use_linear_group_check() is True  # the pinned Snakemake (envs/constraints.txt)

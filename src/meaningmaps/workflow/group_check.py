@@ -28,6 +28,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 
+import snakemake.api  # noqa: F401  (before snakemake.dag: imported first, that is a circular import)
+from snakemake.dag import DAG
+
 # sha256 of inspect.getsource(snakemake.dag.DAG.<method>) in Snakemake 9.27.1 (envs/constraints.txt;
 # 9.25.2 has the same three methods, character for character)
 CHECKED_SOURCES = {
@@ -124,22 +127,20 @@ def _check_groups(self) -> None:
 OURS = {"update_groups": _update_groups, "validate_group": _validate_group, "_check_groups": _check_groups}
 
 
-def source_digest(function) -> str:
-    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
+def source_digest(function) -> str | None:
+    """sha256 of a function's source; None for a method this Snakemake lacks."""
+    return None if function is None else hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
 
 
 def use_linear_group_check() -> bool:
     """Put these checks in place of Snakemake's; return whether they are in place.
 
     Does nothing (returns False) unless every method replaced is the one this module was checked
-    against; idempotent.
+    against (a Snakemake that lacks one of them keeps its own); idempotent.
     """
-    import snakemake.api  # noqa: F401  (snakemake.dag imported first is a circular import)
-    from snakemake.dag import DAG
-
-    if all(getattr(DAG, name) is ours for name, ours in OURS.items()):
+    if all(getattr(DAG, name, None) is ours for name, ours in OURS.items()):
         return True
-    if any(source_digest(getattr(DAG, name)) != digest for name, digest in CHECKED_SOURCES.items()):
+    if any(source_digest(getattr(DAG, name, None)) != digest for name, digest in CHECKED_SOURCES.items()):
         return False
     for name, ours in OURS.items():
         _SNAKEMAKE[name] = getattr(DAG, name)
