@@ -7,8 +7,8 @@ PR #3563). Both walk everything upstream of the group's jobs: the first once per
 the group, the second once per job of the group and again for every other job of that group (it
 loops over its job-to-group table). In a model study every per-scene job after the training has
 all the training scenes above it, so under ``profiles/slurm`` these checks grew as N^2, the second
-times the group size (about 250): 300 scenes planned in 105 s instead of 14 s; 1,000 scenes in
-about 20 minutes (``BENCHMARKS.md``, "Planning at scale").
+times the group size (about 250): 300 scenes planned in 105 s instead of 14 s, 1,000 scenes in
+1,054 s (now 17 s and 48 s; ``BENCHMARKS.md``, "Planning at scale").
 
 Here each group is walked up once, from all its jobs together, each job at most twice (before and
 after the path left the group), and never into a job that comes before every job of the group in a
