@@ -55,14 +55,10 @@ class Job:
         return self.name
 
 
-def job(name: str, rule: str) -> Job:
-    return Job(name, rule)
-
-
 def random_dag(rng: random.Random) -> SimpleNamespace:
     """A random acyclic job graph (edges from later to earlier jobs), some jobs in groups."""
     n = rng.randint(2, 14)
-    jobs = [job(f"j{i}", f"rule{rng.randint(0, 4)}") for i in range(n)]
+    jobs = [Job(f"j{i}", f"rule{rng.randint(0, 4)}") for i in range(n)]
     deps = {j: {} for j in jobs}
     p = rng.uniform(0.1, 0.5)
     for i in range(n):
@@ -162,16 +158,16 @@ def model_study_dag(n_scenes: int, per_group: int) -> SimpleNamespace:
     """A model study's shape: per scene a prep job, all of them above one training job; per shard
     of 10 scenes a rating job below the training job; per scene a map job and a score job below its
     shard's rating job. Map and score jobs in groups of ``per_group`` scenes."""
-    train = job("train", "finetune")
+    train = Job("train", "finetune")
     deps = {train: {}}
     groups = []
     for start in range(0, n_scenes, per_group):
         members = []
         for s in range(start, min(start + per_group, n_scenes)):
             if s % 10 == 0:
-                shard = job(f"shard{s}", "ratings")
+                shard = Job(f"shard{s}", "ratings")
                 deps[shard] = {train: set()}
-            prep, rate, score = job(f"p{s}", "prep"), job(f"m{s}", "map"), job(f"s{s}", "score")
+            prep, rate, score = Job(f"p{s}", "prep"), Job(f"m{s}", "map"), Job(f"s{s}", "score")
             deps[prep] = {}
             deps[train][prep] = set()
             deps[rate] = {shard: set()}
